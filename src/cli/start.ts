@@ -1,0 +1,38 @@
+/** `npm start`: the gateway on Node, configured by the environment (see README). */
+import { ConfigError, readConfig } from '../config.ts';
+import { OperationsError } from '../operations/load.ts';
+import { startServer } from '../server.ts';
+
+try {
+  const config = readConfig(process.env);
+  const server = await startServer(config);
+  const base = server.url.replace('://0.0.0.0:', '://localhost:').replace('://[::]:', '://localhost:');
+  const tls = base.startsWith('https');
+  console.log(`subway listening on ${base} (${tls ? 'HTTP/2 over TLS, HTTP/1.1 fallback' : 'HTTP/1.1'})`);
+  console.log(`  upstream: ${config.upstreamUrl ?? `${server.example!.url} (embedded example)`}`);
+  console.log(`  ${server.registry.operations.length} persisted operations from ${config.persistedOperations}: ${server.registry.operations.map((o) => o.name).join(', ')}`);
+  if (server.example) {
+    const vars = encodeURIComponent(JSON.stringify({ intervalMs: 1000 }));
+    console.log(`\nTry it:\n  curl -N${tls ? ' -k' : ''} '${base}/graphql?id=Clock&variables=${vars}'\n`);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: closing streams and shutting down`);
+    const timer = setTimeout(() => process.exit(1), 10_000);
+    timer.unref();
+    server.close().then(() => process.exit(0), (err) => {
+      console.error(err);
+      process.exit(1);
+    });
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof OperationsError) {
+    console.error(`subway: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}

@@ -1,0 +1,93 @@
+/**
+ * The server's configuration, read from the environment. Every setting is
+ * described once, here; `npm run docs:config` prints the README's table from
+ * this list and a test checks the README against it.
+ */
+
+/** A configuration error: names the variable and what is wrong with it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface ServerConfig {
+  /** The upstream graphql-ws endpoint (`ws://` or `wss://`); unset runs the embedded example upstream. */
+  upstreamUrl: string | undefined;
+  /** TCP port to listen on. @default 4000 */
+  port: number;
+  /** Interface to listen on. @default "0.0.0.0" */
+  host: string;
+  /** Folder of the persisted operations and their generated files. @default "persisted-operations" */
+  persistedOperations: string;
+  /** Interval of SSE heartbeat comments, in milliseconds; 0 disables them. @default 15000 */
+  heartbeatMs: number;
+  /** Path of a PEM certificate; with `tlsKey`, serves HTTP/2 over TLS. */
+  tlsCert: string | undefined;
+  /** Path of the PEM private key of `tlsCert`. */
+  tlsKey: string | undefined;
+}
+
+export interface Setting {
+  env: string;
+  default: string;
+  description: string;
+}
+
+/** The documented environment variables, in README order. */
+export const SETTINGS: readonly Setting[] = [
+  { env: 'UPSTREAM_URL', default: '(unset: embedded example)', description: 'The upstream graphql-ws endpoint, `ws://` or `wss://`. Unset, `npm start` also starts the example upstream.' },
+  { env: 'PORT', default: '4000', description: 'TCP port to listen on (0 picks a free one).' },
+  { env: 'HOST', default: '0.0.0.0', description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' },
+  { env: 'PERSISTED_OPERATIONS', default: 'persisted-operations', description: 'Folder of the `.graphql` operations and the files `npm run register` generates; used by `register` and the server.' },
+  { env: 'HEARTBEAT_MS', default: '15000', description: 'Milliseconds between SSE heartbeat comments; 0 disables them.' },
+  { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' },
+  { env: 'TLS_KEY', default: '(unset)', description: 'PEM private key file of `TLS_CERT`.' },
+];
+
+/** Prints SETTINGS as the README's Markdown table. */
+export function settingsTable(): string {
+  const rows = SETTINGS.map((s) => `| \`${s.env}\` | ${s.default.startsWith('(') ? s.default : `\`${s.default}\``} | ${s.description} |`);
+  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+function integer(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}".`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}.`);
+  return value;
+}
+
+function optional(env: Record<string, string | undefined>, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+export function readConfig(env: Record<string, string | undefined>): ServerConfig {
+  const upstreamUrl = optional(env, 'UPSTREAM_URL');
+  if (upstreamUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(upstreamUrl);
+    } catch {
+      throw new ConfigError(`UPSTREAM_URL is not a URL: "${upstreamUrl}".`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      throw new ConfigError(`UPSTREAM_URL must start with ws:// or wss:// (graphql-ws), got "${upstreamUrl}".`);
+    }
+  }
+  const tlsCert = optional(env, 'TLS_CERT');
+  const tlsKey = optional(env, 'TLS_KEY');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError(`${tlsCert === undefined ? 'TLS_CERT' : 'TLS_KEY'} must be set too: TLS_CERT and TLS_KEY go together.`);
+  }
+  return {
+    upstreamUrl,
+    port: integer(env, 'PORT', 4000, 0, 65_535),
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    persistedOperations: optional(env, 'PERSISTED_OPERATIONS') ?? 'persisted-operations',
+    heartbeatMs: integer(env, 'HEARTBEAT_MS', 15_000, 0, 3_600_000),
+    tlsCert,
+    tlsKey,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Compiles the operations folder against a schema into the files the gateway
+ * loads. Every problem is reported as `file:line:column: message`.
+ */
+import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { printInputSchema } from './input-schema.ts';
+import type { Companion, ManifestOperation, OperationBundle, PersistedQueryManifest } from './manifest.ts';
+import type { SourceFile } from './source.ts';
+
+export interface CompileResult {
+  bundle: OperationBundle;
+  /** Problems as `file:line:column: message`; the bundle must not be written when there are any. */
+  problems: string[];
+}
+
+function where(file: string, err: GraphQLError): string {
+  const loc = err.locations?.[0];
+  return loc ? `${file}:${loc.line}:${loc.column}: ${err.message}` : `${file}:1:1: ${err.message}`;
+}
+
+export function compileOperations(sources: readonly SourceFile[], schema: GraphQLSchema, displayDir = ''): CompileResult {
+  const problems: string[] = [];
+  const operations: ManifestOperation[] = [];
+  const documents: DocumentNode[] = [];
+  const files: Record<string, string> = {};
+  const byName = new Map<string, string>();
+  const byId = new Map<string, string>();
+  for (const source of sources) {
+    const file = displayDir ? `${displayDir}/${source.file}` : source.file;
+    let document: DocumentNode;
+    try {
+      document = parse(source.body);
+    } catch (err) {
+      problems.push(err instanceof GraphQLError ? where(file, err) : `${file}:1:1: ${(err as Error).message}`);
+      continue;
+    }
+    const ops = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
+    const [op] = ops;
+    if (ops.length !== 1 || !op) {
+      const at = ops[1]?.loc?.startToken ?? document.loc?.startToken;
+      problems.push(`${file}:${at?.line ?? 1}:${at?.column ?? 1}: a persisted-operation file holds exactly one operation (found ${ops.length})`);
+      continue;
+    }
+    const name = op.name?.value;
+    if (!name) {
+      problems.push(`${file}:${op.loc?.startToken.line ?? 1}:${op.loc?.startToken.column ?? 1}: the operation must be named`);
+      continue;
+    }
+    const expected = source.file.replace(/\.graphql$/, '');
+    if (name !== expected) {
+      const at = op.name!.loc?.startToken;
+      problems.push(`${file}:${at?.line ?? 1}:${at?.column ?? 1}: operation "${name}" must live in ${name}.graphql (file names match operation names)`);
+      continue;
+    }
+    const errors = validate(schema, document);
+    if (errors.length > 0) {
+      for (const err of errors) problems.push(where(file, err));
+      continue;
+    }
+    const sameId = byId.get(source.id);
+    if (sameId) {
+      problems.push(`${file}:1:1: has the same bytes, so the same id, as ${sameId}`);
+      continue;
+    }
+    const sameName = byName.get(name);
+    if (sameName) {
+      problems.push(`${file}:1:1: operation name "${name}" is already used by ${sameName}`);
+      continue;
+    }
+    byId.set(source.id, file);
+    byName.set(name, file);
+    files[source.file] = source.id;
+    documents.push(document);
+    operations.push({ id: source.id, name, type: op.operation, body: source.body });
+  }
+  operations.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const manifest: PersistedQueryManifest = { format: 'apollo-persisted-query-manifest', version: 1, operations };
+  const companion: Companion = { format: 'subway-operations', version: 1, inputSchema: printInputSchema(schema, documents), files };
+  return { bundle: { manifest, companion }, problems };
+}

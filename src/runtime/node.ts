@@ -1,0 +1,97 @@
+/**
+ * The Node adapter: serves a gateway's Web `fetch` handler on `node:http`
+ * (plain HTTP/1.1) or `node:http2` (TLS, HTTP/2 with HTTP/1.1 as the ALPN
+ * fallback), through @whatwg-node/server, and supplies the `ws` WebSocket.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { createServerAdapter } from '@whatwg-node/server';
+import WebSocket from 'ws';
+import type { Gateway, RequestContext } from '../gateway.ts';
+
+/**
+ * The `ws` client with per-message deflate off: every upstream socket would
+ * otherwise hold its own compression context (memory per subscription), and
+ * the upstream's frames are small JSON on a fast link.
+ */
+export class NodeWebSocket extends WebSocket {
+  constructor(url: string | URL, protocols?: string | string[]) {
+    super(url, protocols, { perMessageDeflate: false });
+  }
+}
+
+export interface NodeServerOptions {
+  /** PEM certificate and key: with them, HTTP/2 over TLS (HTTP/1.1 as fallback); without, plain HTTP/1.1. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** @default 4000 */
+  port?: number;
+  /** @default "0.0.0.0" */
+  host?: string;
+}
+
+export interface NodeServer extends AsyncDisposable {
+  readonly server: http.Server | http2.Http2SecureServer;
+  /** The URL the server listens on, e.g. `http://127.0.0.1:4000`. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, ends the gateway's streams, and closes every connection. */
+  close(): Promise<void>;
+}
+
+export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
+  // Native Request/Response, so a Response's ReadableStream body is streamed as it is.
+  const adapter = createServerAdapter<RequestContext>((request, context) => gateway.fetch(request, context), {
+    fetchAPI: { Request, Response, Headers, ReadableStream, URL, URLSearchParams, fetch } as never,
+  });
+  // @whatwg-node/server stops listening for 'close' once the response emits
+  // 'finish', and Node's HTTP/2 compatibility layer emits 'finish' when the
+  // client resets the stream: an EventSource closed over HTTP/2 would never
+  // abort the request. Our own signal, tied to 'close', always does.
+  const listener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    const controller = new AbortController();
+    res.once('close', () => controller.abort());
+    void adapter(req as never, res as never, { signal: controller.signal });
+  };
+  const server = options.tls
+    ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener)
+    : http.createServer(listener);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  if (options.tls) {
+    (server as http2.Http2SecureServer).on('session', (s) => {
+      sessions.add(s);
+      s.once('close', () => sessions.delete(s));
+    });
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.dispose();
+      for (const s of sessions) s.close();
+      if (server instanceof http.Server) server.closeIdleConnections();
+      // Streams were ended by dispose; give their last bytes a moment, then drop what lingers.
+      const force = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+        if (server instanceof http.Server) server.closeAllConnections();
+      }, 1000);
+      await closed;
+      clearTimeout(force);
+    })());
+  return {
+    server,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
+    port: address.port,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
