@@ -1,0 +1,57 @@
+/** `npm start` with no configuration: the gateway and the embedded example, as a newcomer runs them. */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { onTeardown } from '../fixtures/leftovers.ts';
+import { openSse } from '../fixtures/sse.ts';
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['src/cli/start.ts'], { env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  onTeardown(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const output = (re: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(stdout);
+        if (m) return resolve(m);
+      };
+      child.stdout.on('data', check);
+      void exited.then(() => reject(new Error(`exited before ${re}: ${stdout}${stderr}`)));
+      check();
+    });
+  return { child, output, exited, get stderr() { return stderr; }, get stdout() { return stdout; } };
+}
+
+describe('npm start', () => {
+  it('serves the example with no configuration, and prints a curl line that shows events', async () => {
+    const server = start({ PORT: '0' });
+    const [, url] = await server.output(/curl -N '([^']+)'/);
+    const sse = await openSse(url!);
+    await sse.until((raw) => raw.split('event: next').length >= 3, 'two clock events');
+    const [first] = sse.events;
+    expect(first!.event).toBe('next');
+    expect(Object.keys(JSON.parse(first!.data).data.clock)).toEqual(['iso', 'epochMs']);
+    sse.abort();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.stdout).toContain('SIGTERM: closing streams and shutting down');
+  });
+
+  it('fails at start with a message naming a bad variable', async () => {
+    const server = start({ PORT: 'abc' });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr).toBe('subway: PORT must be a whole number, got "abc".\n');
+  });
+
+  it('refuses to start on stale operations', async () => {
+    const server = start({ PORT: '0', PERSISTED_OPERATIONS: 'test/no-such-folder' });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr).toMatch(/^subway: test\/no-such-folder\/persisted-query-manifest.json is missing: run `npm run register` to generate it.\n$/);
+  });
+});

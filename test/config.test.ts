@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { readConfig, settingsTable } from '../src/config.ts';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    expect(readConfig({})).toEqual({
+      upstreamUrl: undefined,
+      port: 4000,
+      host: '0.0.0.0',
+      persistedOperations: 'persisted-operations',
+      heartbeatMs: 15000,
+      tlsCert: undefined,
+      tlsKey: undefined,
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT must be a whole number, got "eighty".'],
+    [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000.'],
+    [{ HEARTBEAT_MS: '-1' }, 'HEARTBEAT_MS must be a whole number, got "-1".'],
+    [{ UPSTREAM_URL: 'http://example.com/graphql' }, 'UPSTREAM_URL must start with ws:// or wss:// (graphql-ws), got "http://example.com/graphql".'],
+    [{ UPSTREAM_URL: 'not a url' }, 'UPSTREAM_URL is not a URL: "not a url".'],
+    [{ TLS_CERT: 'cert.pem' }, 'TLS_KEY must be set too: TLS_CERT and TLS_KEY go together.'],
+  ])('fails at start on %o, naming the variable', (env, message) => {
+    expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it('is documented in the README by the generated table', async () => {
+    const readme = await readFile('README.md', 'utf8');
+    expect(readme).toContain(settingsTable());
+  });
+});
