@@ -19,8 +19,12 @@ export interface OperationTypes {
   result: unknown;
 }
 
-/** A map from operation name (or id) to its types, e.g. the one `npm run register` generates. */
-export type OperationMap = { [idOrName: string]: OperationTypes };
+/**
+ * A map from operation name (or id) to its types, e.g. the one `npm run
+ * register` generates. An interface fits too (it needs no index signature):
+ * constrain with `Ops extends OperationMap<Ops>`.
+ */
+export type OperationMap<Ops = { [idOrName: string]: OperationTypes }> = { [K in keyof Ops]: OperationTypes };
 
 /** The fallback when no map is registered: any id, object variables, unknown data. */
 export type UntypedOperations = { [idOrName: string]: { variables: Record<string, unknown> | undefined; result: unknown } };
@@ -40,7 +44,7 @@ export type UntypedOperations = { [idOrName: string]: { variables: Record<string
 export interface Register {}
 
 /** The registered operation map, or `UntypedOperations` when none is registered. */
-export type RegisteredOperations = Register extends { operations: infer O extends OperationMap } ? O : UntypedOperations;
+export type RegisteredOperations = Register extends { operations: infer O extends OperationMap<O> } ? O : UntypedOperations;
 
 /** A GraphQL error as it travels in JSON. */
 export interface FormattedError {
@@ -165,12 +169,12 @@ export function subscribe<K extends keyof RegisteredOperations & string>(
 }
 
 /** A client typed by an operation map, for apps that do not augment `Register`. */
-export interface Client<Ops extends OperationMap> {
+export interface Client<Ops extends OperationMap<Ops>> {
   subscribe<K extends keyof Ops & string>(idOrName: K, variables: Ops[K]['variables'], sink: Sink<Ops[K]['result']>, options?: SubscribeOptions): () => void;
 }
 
 /** Binds options (and an operation map's types) once: `createClient<Operations>({ url: 'https://gw.example/graphql' })`. */
-export function createClient<Ops extends OperationMap = RegisteredOperations>(defaults: SubscribeOptions = {}): Client<Ops> {
+export function createClient<Ops extends OperationMap<Ops> = RegisteredOperations>(defaults: SubscribeOptions = {}): Client<Ops> {
   return {
     subscribe: (idOrName, variables, sink, options) => subscribeUntyped(idOrName, variables, sink as Sink<unknown>, { ...defaults, ...options }),
   };
