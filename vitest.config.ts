@@ -9,6 +9,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.{ts,tsx}'],
+    // Installs Debian's chromium for test/browser when it is missing (CI starts clean).
+    globalSetup: ['test/browser/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Real sockets and child processes: two workers fit a 2-core machine.
