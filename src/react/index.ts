@@ -71,9 +71,15 @@ export function useSubscription<K extends keyof RegisteredOperations & string>(
     const target = `${idOrName}\n${key}`;
     let active = true;
     const update = (next: (s: SubscriptionState<Data>) => SubscriptionState<Data>) => {
-      if (active) setState((s) => ({ ...next(s.for === target ? s : initial), for: target }));
+      if (!active) return;
+      setState((s) => {
+        const base = s.for === target ? s : { ...initial, for: target };
+        const changed = next(base);
+        return changed === base ? base : { ...changed, for: target };
+      });
     };
-    update(() => initial);
+    // A fresh start (new variables, or StrictMode's second mount): connecting, no data; no render if already so.
+    update((s) => (s.status === 'connecting' && s.data === undefined && s.error === undefined ? s : initial));
     const stop = subscribe(
       idOrName,
       JSON.parse(key),
