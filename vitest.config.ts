@@ -8,7 +8,9 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.{ts,tsx}'],
+    // Installs Debian's chromium for test/browser when it is missing (CI starts clean).
+    globalSetup: ['test/browser/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Real sockets and child processes: two workers fit a 2-core machine.

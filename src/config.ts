@@ -24,6 +24,12 @@ export interface ServerConfig {
   tlsCert: string | undefined;
   /** Path of the PEM private key of `tlsCert`. */
   tlsKey: string | undefined;
+  /**
+   * `self-signed`: serve HTTP/2 over TLS with a development certificate made in `.dev-certs/`;
+   * `off`: plain HTTP/1.1 even for the embedded example. Unset: self-signed for the
+   * embedded example, otherwise TLS only with `tlsCert`/`tlsKey`. @default undefined
+   */
+  tls: 'self-signed' | 'off' | undefined;
 }
 
 export interface Setting {
@@ -41,6 +47,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTBEAT_MS', default: '15000', description: 'Milliseconds between SSE heartbeat comments; 0 disables them.' },
   { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' },
   { env: 'TLS_KEY', default: '(unset)', description: 'PEM private key file of `TLS_CERT`.' },
+  { env: 'TLS', default: '(unset: self-signed for the embedded example)', description: '`self-signed`: HTTP/2 over TLS with a development certificate for localhost, made once in `.dev-certs/` and reused. `off`: plain HTTP/1.1. Unset: `self-signed` when `UPSTREAM_URL` is unset and there is no `TLS_CERT`, otherwise TLS only with `TLS_CERT`/`TLS_KEY`.' },
 ];
 
 /** Prints SETTINGS as the README's Markdown table. */
@@ -81,6 +88,9 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     throw new ConfigError(`${tlsCert === undefined ? 'TLS_CERT' : 'TLS_KEY'} must be set too: TLS_CERT and TLS_KEY go together.`);
   }
+  const tls = optional(env, 'TLS');
+  if (tls !== undefined && tls !== 'self-signed' && tls !== 'off') throw new ConfigError(`TLS must be "self-signed" or "off", got "${tls}".`);
+  if (tls !== undefined && tlsCert !== undefined) throw new ConfigError(`TLS=${tls} conflicts with TLS_CERT: set one or the other.`);
   return {
     upstreamUrl,
     port: integer(env, 'PORT', 4000, 0, 65_535),
@@ -89,5 +99,6 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 15_000, 0, 3_600_000),
     tlsCert,
     tlsKey,
+    tls,
   };
 }

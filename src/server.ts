@@ -3,14 +3,20 @@
  * operations, starts the embedded example upstream when no UPSTREAM_URL is
  * set, and serves. Used by `npm start` and by the end-to-end tests.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, type ServerConfig } from './config.ts';
 import { startGraphqlWsServer, type UpstreamServer } from './example/server.ts';
 import { createExampleSchema } from './example/schema.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { loadOperations } from './operations/load.ts';
 import { createRegistry, type Registry } from './operations/registry.ts';
+import { devCertificate, type DevCertificate } from './runtime/dev-cert.ts';
 import { NodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
+import { createStaticHandler, withStatic } from './runtime/static.ts';
+
+/** Where `npm run build:demo` writes the demo page (git-ignored). */
+export const DEMO_DIR = fileURLToPath(new URL('../demo/dist/', import.meta.url));
 
 export interface RunningServer extends AsyncDisposable {
   readonly url: string;
@@ -19,6 +25,10 @@ export interface RunningServer extends AsyncDisposable {
   readonly node: NodeServer;
   /** The embedded example upstream, when no UPSTREAM_URL was configured. */
   readonly example: UpstreamServer | undefined;
+  /** The development certificate, when TLS is self-signed (the embedded example's default, or `TLS=self-signed`). */
+  readonly devCert: DevCertificate | undefined;
+  /** Whether the demo page is served at `/` (embedded example only, once `npm run build:demo` has run). */
+  readonly demo: boolean;
   close(): Promise<void>;
 }
 
@@ -30,11 +40,26 @@ async function readPem(name: string, path: string): Promise<Buffer> {
   }
 }
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startServer(config: ServerConfig, options: { devCertDir?: string; demoDir?: string } = {}): Promise<RunningServer> {
   const registry = createRegistry(await loadOperations(config.persistedOperations));
+  // Browsers speak HTTP/2 only over TLS: the embedded example (a developer's
+  // first run) gets a self-signed certificate unless told otherwise.
+  const selfSigned = config.tls === 'self-signed' || (config.tls === undefined && !config.upstreamUrl && !config.tlsCert);
+  const devCert = selfSigned ? await devCertificate(options.devCertDir) : undefined;
   const tls = config.tlsCert && config.tlsKey
     ? { cert: await readPem('TLS_CERT', config.tlsCert), key: await readPem('TLS_KEY', config.tlsKey) }
-    : undefined;
+    : devCert;
+  const demoDir = options.demoDir ?? DEMO_DIR;
+  const demo = !config.upstreamUrl && (await exists(`${demoDir}/index.html`));
   const example = config.upstreamUrl ? undefined : await startGraphqlWsServer(createExampleSchema());
   try {
     const gateway = createGateway({
@@ -42,12 +67,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       upstream: { url: config.upstreamUrl ?? example!.url, webSocketImpl: NodeWebSocket },
       heartbeatMs: config.heartbeatMs,
     });
-    const node = await serveNode(gateway, { port: config.port, host: config.host, tls });
+    const served = demo ? withStatic(gateway, createStaticHandler(demoDir)) : gateway;
+    const node = await serveNode(served, { port: config.port, host: config.host, tls: tls && { cert: tls.cert, key: tls.key } });
     const close = async () => {
       await node.close();
       await example?.close();
     };
-    return { url: node.url, gateway, registry, node, example, close, [Symbol.asyncDispose]: close };
+    return { url: node.url, gateway, registry, node, example, devCert, demo, close, [Symbol.asyncDispose]: close };
   } catch (err) {
     await example?.close();
     throw err;

@@ -12,6 +12,7 @@ describe('configuration', () => {
       heartbeatMs: 15000,
       tlsCert: undefined,
       tlsKey: undefined,
+      tls: undefined,
     });
   });
 
@@ -22,6 +23,8 @@ describe('configuration', () => {
     [{ UPSTREAM_URL: 'http://example.com/graphql' }, 'UPSTREAM_URL must start with ws:// or wss:// (graphql-ws), got "http://example.com/graphql".'],
     [{ UPSTREAM_URL: 'not a url' }, 'UPSTREAM_URL is not a URL: "not a url".'],
     [{ TLS_CERT: 'cert.pem' }, 'TLS_KEY must be set too: TLS_CERT and TLS_KEY go together.'],
+    [{ TLS: 'yes' }, 'TLS must be "self-signed" or "off", got "yes".'],
+    [{ TLS: 'self-signed', TLS_CERT: 'c.pem', TLS_KEY: 'k.pem' }, 'TLS=self-signed conflicts with TLS_CERT: set one or the other.'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });

@@ -9,7 +9,15 @@ try {
   const base = server.url.replace('://0.0.0.0:', '://localhost:').replace('://[::]:', '://localhost:');
   const tls = base.startsWith('https');
   console.log(`subway listening on ${base} (${tls ? 'HTTP/2 over TLS, HTTP/1.1 fallback' : 'HTTP/1.1'})`);
+  if (server.demo) console.log(`  demo page: ${base}/`);
+  else if (server.example) console.log('  demo page: not built (run `npm run build:demo`, or start with `npm start`)');
   console.log(`  upstream: ${config.upstreamUrl ?? `${server.example!.url} (embedded example)`}`);
+  if (server.devCert) {
+    const { certPath, created } = server.devCert;
+    console.log(`  certificate: self-signed for localhost, ${created ? 'made now' : 'reused'}: ${certPath}`);
+    console.log(`    browsers warn about it once: proceed, or trust ${certPath} (e.g. import it in chrome://certificate-manager or your OS keychain);`);
+    console.log('    replace it with TLS_CERT/TLS_KEY (e.g. made by mkcert), or serve plain HTTP/1.1 with TLS=off');
+  }
   console.log(`  ${server.registry.operations.length} persisted operations from ${config.persistedOperations}: ${server.registry.operations.map((o) => o.name).join(', ')}`);
   if (server.example) {
     const vars = encodeURIComponent(JSON.stringify({ intervalMs: 1000 }));

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { onTeardown } from '../fixtures/leftovers.ts';
-import { openSse } from '../fixtures/sse.ts';
+import { connectHttp2, openSse, openSseHttp2 } from '../fixtures/sse.ts';
 
 function start(env: Record<string, string>) {
   const child = spawn(process.execPath, ['src/cli/start.ts'], { env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -31,8 +31,11 @@ function start(env: Record<string, string>) {
 describe('npm start', () => {
   it('serves the example with no configuration, and prints a curl line that shows events', async () => {
     const server = start({ PORT: '0' });
-    const [, url] = await server.output(/curl -N '([^']+)'/);
-    const sse = await openSse(url!);
+    const [, url] = await server.output(/curl -N -k '(https:[^']+)'/);
+    expect(server.stdout).toMatch(/^subway listening on https:\/\/127\.0\.0\.1:\d+ \(HTTP\/2 over TLS, HTTP\/1\.1 fallback\)\n/);
+    expect(server.stdout).toMatch(/certificate: self-signed for localhost, (made now|reused): \.dev-certs\/cert\.pem\n/);
+    const target = new URL(url!);
+    const sse = await openSseHttp2(connectHttp2(target.origin), target.pathname + target.search);
     await sse.until((raw) => raw.split('event: next').length >= 3, 'two clock events');
     const [first] = sse.events;
     expect(first!.event).toBe('next');
@@ -41,6 +44,16 @@ describe('npm start', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     expect(server.stdout).toContain('SIGTERM: closing streams and shutting down');
+  });
+
+  it('serves plain HTTP/1.1 with TLS=off', async () => {
+    const server = start({ PORT: '0', TLS: 'off' });
+    const [, url] = await server.output(/curl -N '(http:[^']+)'/);
+    const sse = await openSse(url!);
+    await sse.until((raw) => raw.includes('event: next'), 'a clock event');
+    sse.abort();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
   });
 
   it('fails at start with a message naming a bad variable', async () => {
