@@ -24,6 +24,10 @@ export interface ServerConfig {
   tlsCert: string | undefined;
   /** Path of the PEM private key of `tlsCert`. */
   tlsKey: string | undefined;
+  /** Longest query string served on GET, in bytes; longer gets 414. @default 8192 */
+  maxQueryStringBytes: number;
+  /** Serve `GET /operations`. @default true */
+  listOperations: boolean;
 }
 
 export interface Setting {
@@ -41,6 +45,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTBEAT_MS', default: '15000', description: 'Milliseconds between SSE heartbeat comments; 0 disables them.' },
   { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' },
   { env: 'TLS_KEY', default: '(unset)', description: 'PEM private key file of `TLS_CERT`.' },
+  { env: 'MAX_QUERY_STRING_BYTES', default: '8192', description: 'Longest query string served on `GET /graphql`, in bytes; longer gets 414 (send `POST` with a JSON body instead). Keep it under your CDN\'s URL limit (Cloudflare: 16 KiB).' },
+  { env: 'OPERATIONS_LIST', default: 'on', description: '`on` serves `GET /operations` (the registered operations, their ids, kinds and variable types); `off` answers 404.' },
 ];
 
 /** Prints SETTINGS as the README's Markdown table. */
@@ -56,6 +62,14 @@ function integer(env: Record<string, string | undefined>, name: string, fallback
   const value = Number(raw.trim());
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}.`);
   return value;
+}
+
+function onOff(env: Record<string, string | undefined>, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}".`);
 }
 
 function optional(env: Record<string, string | undefined>, name: string): string | undefined {
@@ -89,5 +103,7 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 15_000, 0, 3_600_000),
     tlsCert,
     tlsKey,
+    maxQueryStringBytes: integer(env, 'MAX_QUERY_STRING_BYTES', 8192, 256, 65_536),
+    listOperations: onOff(env, 'OPERATIONS_LIST', true),
   };
 }

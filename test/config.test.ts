@@ -12,6 +12,8 @@ describe('configuration', () => {
       heartbeatMs: 15000,
       tlsCert: undefined,
       tlsKey: undefined,
+      maxQueryStringBytes: 8192,
+      listOperations: true,
     });
   });
 
@@ -22,6 +24,8 @@ describe('configuration', () => {
     [{ UPSTREAM_URL: 'http://example.com/graphql' }, 'UPSTREAM_URL must start with ws:// or wss:// (graphql-ws), got "http://example.com/graphql".'],
     [{ UPSTREAM_URL: 'not a url' }, 'UPSTREAM_URL is not a URL: "not a url".'],
     [{ TLS_CERT: 'cert.pem' }, 'TLS_KEY must be set too: TLS_CERT and TLS_KEY go together.'],
+    [{ MAX_QUERY_STRING_BYTES: '100' }, 'MAX_QUERY_STRING_BYTES must be between 256 and 65536, got 100.'],
+    [{ OPERATIONS_LIST: 'maybe' }, 'OPERATIONS_LIST must be on or off, got "maybe".'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });
