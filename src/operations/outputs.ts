@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import type { Aliases } from './aliases.ts';
 import { COMPANION_FILE, MANIFEST_FILE, checkCompanion, formatJson, type PersistedQueryManifest } from './manifest.ts';
+import { verifyId } from './import.ts';
 import { compileOperations } from './register.ts';
 import type { SourceFile } from './source.ts';
 import { TYPES_FILE, generateTypes } from './types.ts';
@@ -16,9 +17,9 @@ import { TYPES_FILE, generateTypes } from './types.ts';
 export const MAP_FILE = 'persisted-documents.json';
 
 export interface BuildOptions {
-  /** The folder as shown in messages. */
+  /** The folder as shown in messages. @default "" (file names alone) */
   displayDir?: string;
-  /** Aliases to keep (from `subway.json` and imports). */
+  /** Aliases to keep (from `subway.json` and imports). @default {} */
   aliases?: Aliases;
   /** Also generate the `{hash: body}` map. @default false */
   emitMap?: boolean;
@@ -34,6 +35,14 @@ export interface Outputs {
 
 export async function buildOutputs(sources: readonly SourceFile[], schema: GraphQLSchema, options: BuildOptions = {}): Promise<Outputs> {
   const { bundle, problems, notices } = compileOperations(sources, schema, options.displayDir ?? '', options.aliases ?? {});
+  // A verified alias must still be the hash it claims (subway.json may have been edited by hand).
+  for (const [key, alias] of Object.entries(bundle.companion.aliases ?? {})) {
+    if (alias.hash === 'custom') continue;
+    const op = bundle.manifest.operations.find((o) => o.id === alias.id);
+    if (op && verifyId(`${alias.hash}:${key}`, op.body) !== alias.hash) {
+      problems.push(`${COMPANION_FILE}: alias ${key} is recorded as the ${alias.hash.toUpperCase()} of ${op.name}, but it is not`);
+    }
+  }
   const files = new Map<string, string>();
   if (problems.length > 0) return { files, manifest: bundle.manifest, problems, notices };
   files.set(MANIFEST_FILE, formatJson(bundle.manifest));

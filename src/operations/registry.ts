@@ -5,6 +5,7 @@
  */
 import { buildSchema, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type VariableDefinitionNode } from 'graphql';
 import { SubwayError } from '../errors.ts';
+import { bareHash } from './aliases.ts';
 import type { OperationBundle, OperationType } from './manifest.ts';
 
 export interface RegisteredOperation {
@@ -91,7 +92,7 @@ export function createRegistry(bundle: OperationBundle): Registry {
         return HEX64.test(hex) ? byId.get(hex.toLowerCase()) : undefined;
       }
       if (HEX64.test(id)) return byId.get(id.toLowerCase()) ?? byAlias.get(id.toLowerCase());
-      return byAlias.get(id) ?? byAlias.get(id.toLowerCase()) ?? byName.get(id);
+      return byAlias.get(id) ?? byAlias.get(bareHash(id)) ?? byName.get(id);
     },
   };
 }

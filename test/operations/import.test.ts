@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadOperations } from '../../src/operations/load.ts';
+import { createRegistry } from '../../src/operations/registry.ts';
 import { startGateway } from '../fixtures/gateway.ts';
 import { register, tempFolder, testSchemaFile } from '../fixtures/register.ts';
 import { openSse, query } from '../fixtures/sse.ts';
@@ -89,6 +91,27 @@ describe('register --import', () => {
     expect(edited.code).toBe(0);
     expect(edited.stdout).toContain(`note: alias 56acae5bfefad00898456d597d014fc0 dropped: no operation has the id ${sha256(await readFile(join(FIXTURES, 'relay-persisted-queries.json'), 'utf8').then((t) => Object.values(JSON.parse(t))[0] as string))} any more (its file changed or was removed)`);
     expect(JSON.parse(await readFile(join(dir, 'subway.json'), 'utf8')).aliases).toBeUndefined();
+  });
+
+  it('resolves an alias with its algorithm prefix and in upper case, and refuses a hand-edited alias that is not the hash it claims', async () => {
+    const dir = await tempFolder();
+    const schema = await testSchemaFile();
+    expect((await register(['--import', join(FIXTURES, 'relay-persisted-queries.json'), '--schema', schema, '--dir', dir])).code).toBe(0);
+    const registry = createRegistry(await loadOperations(dir));
+    const op = registry.resolve('RelayTicksSubscription')!;
+    expect(op.aliases).toEqual(['56acae5bfefad00898456d597d014fc0']);
+    expect(registry.resolve('56acae5bfefad00898456d597d014fc0')).toBe(op);
+    expect(registry.resolve('md5:56ACAE5BFEFAD00898456D597D014FC0')).toBe(op);
+    expect(registry.resolve('56acae5bfefad00898456d597d014fc1')).toBeUndefined();
+
+    const path = join(dir, 'subway.json');
+    const companion = JSON.parse(await readFile(path, 'utf8'));
+    companion.aliases = { ['0'.repeat(32)]: companion.aliases['56acae5bfefad00898456d597d014fc0'] };
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path, JSON.stringify(companion));
+    const result = await register(['--check', '--schema', schema, '--dir', dir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`subway.json: alias ${'0'.repeat(32)} is recorded as the MD5 of RelayTicksSubscription, but it is not\n`);
   });
 
   it('is idempotent: importing the same file twice changes nothing', async () => {
