@@ -75,9 +75,11 @@ export async function readAliases(dir: string): Promise<Aliases> {
   return checkCompanion(value, join(dir, COMPANION_FILE)).aliases ?? {};
 }
 
-/** Writes each file through a temporary name and a rename, so a watching gateway never reads half a file. */
+/** Writes each changed file through a temporary name and a rename, so a watching gateway never reads half a file. */
 export async function writeAtomically(dir: string, files: Iterable<[string, string]>): Promise<void> {
   for (const [name, text] of files) {
+    // Unchanged files are left alone: no needless reload of a watching gateway, no mtime churn.
+    if ((await readIfExists(join(dir, name))) === text) continue;
     const temporary = join(dir, `.${name}.${process.pid}.tmp`);
     await writeFile(temporary, text);
     await rename(temporary, join(dir, name));
