@@ -101,8 +101,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const app = new Hono<{ Bindings: RequestContext }>();
 
+  const shuttingDown = () => new SubwayError('SHUTTING_DOWN', 503, 'The gateway is shutting down.', { headers: { 'retry-after': '1' } });
   const admit = (c: Context<{ Bindings: RequestContext }>) => {
-    if (disposed) throw new SubwayError('SHUTTING_DOWN', 503, 'The gateway is shutting down.', { headers: { 'retry-after': '1' } });
+    if (disposed) throw shuttingDown();
     if (!acceptsEventStream(c.req.header('accept'))) {
       throw new SubwayError('NOT_ACCEPTABLE', 406, 'This endpoint serves text/event-stream; send "Accept: text/event-stream".');
     }
@@ -127,6 +128,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       });
     }
     const variables = checkVariables(current, op, request.variables);
+    // Reading a POST body and hashing text are asynchronous: the gateway may have begun to stop meanwhile.
+    if (disposed) throw shuttingDown();
 
     const body = createEventStream(
       { heartbeatMs, timers, signals: [c.req.raw.signal, c.env?.signal] },
