@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { onTeardown } from '../fixtures/leftovers.ts';
-import { register, tempFolder, testSchemaFile } from '../fixtures/register.ts';
+import { register, registerProcess, tempFolder, testSchemaFile } from '../fixtures/register.ts';
 import { testTypeDefs } from '../fixtures/upstream.ts';
 
 const TICKS = 'subscription Ticks($symbol: String!) {\n  ticks(symbol: $symbol) { symbol price }\n}\n';
@@ -69,7 +69,8 @@ describe('register --check', () => {
   it('fails when a schema change breaks an operation, naming the operation and the field', async () => {
     const { dir, shown } = await registered();
     const changed = await testSchemaFile(testTypeDefs.replace('type Tick { symbol: String!, price: Float! }', 'type Tick { symbol: String!, last: Float! }'));
-    const result = await register(['--check', '--schema', changed, '--dir', dir]);
+    // As a real process: CI reads the exit code.
+    const result = await registerProcess(['--check', '--schema', changed, '--dir', dir]);
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([
       `${shown}/Ticks.graphql:2:35: Cannot query field "price" on type "Tick".`,
