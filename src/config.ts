@@ -30,6 +30,10 @@ export interface ServerConfig {
    * embedded example, otherwise TLS only with `tlsCert`/`tlsKey`. @default undefined
    */
   tls: 'self-signed' | 'off' | undefined;
+  /** Longest query string served on GET, in bytes; longer gets 414. @default 8192 */
+  maxQueryStringBytes: number;
+  /** Serve `GET /operations`. @default true */
+  listOperations: boolean;
 }
 
 export interface Setting {
@@ -48,6 +52,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' },
   { env: 'TLS_KEY', default: '(unset)', description: 'PEM private key file of `TLS_CERT`.' },
   { env: 'TLS', default: '(unset: self-signed for the embedded example)', description: '`self-signed`: HTTP/2 over TLS with a development certificate for localhost, made once in `.dev-certs/` and reused. `off`: plain HTTP/1.1. Unset: `self-signed` when `UPSTREAM_URL` is unset and there is no `TLS_CERT`, otherwise TLS only with `TLS_CERT`/`TLS_KEY`.' },
+  { env: 'MAX_QUERY_STRING_BYTES', default: '8192', description: 'Longest query string served on `GET /graphql`, in bytes; longer gets 414 (send `POST` with a JSON body instead). Keep it under your CDN\'s URL limit (Cloudflare: 16 KiB).' },
+  { env: 'OPERATIONS_LIST', default: 'on', description: '`on` serves `GET /operations` (the registered operations, their ids, kinds and variable types); `off` answers 404.' },
 ];
 
 /** Prints SETTINGS as the README's Markdown table. */
@@ -63,6 +69,14 @@ function integer(env: Record<string, string | undefined>, name: string, fallback
   const value = Number(raw.trim());
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}.`);
   return value;
+}
+
+function onOff(env: Record<string, string | undefined>, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}".`);
 }
 
 function optional(env: Record<string, string | undefined>, name: string): string | undefined {
@@ -100,5 +114,7 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
     tlsCert,
     tlsKey,
     tls,
+    maxQueryStringBytes: integer(env, 'MAX_QUERY_STRING_BYTES', 8192, 256, 65_536),
+    listOperations: onOff(env, 'OPERATIONS_LIST', true),
   };
 }

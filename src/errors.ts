@@ -14,6 +14,12 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   /** The operation cannot be run over this method (mutations over GET). */
   | 'METHOD_NOT_ALLOWED'
+  /** The query string is over the configured limit: send the request as POST. */
+  | 'URI_TOO_LONG'
+  /** The request body is over the configured limit. */
+  | 'PAYLOAD_TOO_LARGE'
+  /** A POST body that is not JSON. */
+  | 'UNSUPPORTED_MEDIA_TYPE'
   /** The client does not accept `text/event-stream`. */
   | 'NOT_ACCEPTABLE'
   /** No such route. */

@@ -4,11 +4,14 @@
  * (Request, Response, ReadableStream, an injected WebSocket), so each runtime
  * adapter is a thin layer over `gateway.fetch`.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { SubwayError, toSubwayError } from './errors.ts';
-import { readOperationRequest } from './http/params.ts';
+import { checkQueryStringLength, readOperationRequest, type OperationRequest } from './http/params.ts';
 import { acceptsEventStream } from './http/accept.ts';
+import { describeOperations } from './http/operations.ts';
+import { readPostRequest } from './http/post.ts';
 import type { Registry } from './operations/registry.ts';
+import { resolveOperation } from './operations/safelist.ts';
 import { checkVariables } from './operations/variables.ts';
 import { createEventStream, defaultTimers, type EndReason, type Timers } from './sse/stream.ts';
 import { createUpstreamHealth, type RetryPolicy } from './upstream/health.ts';
@@ -29,6 +32,21 @@ export interface GatewayOptions extends RetryPolicy {
    * @default "/graphql"
    */
   path?: string;
+  /**
+   * Longest query string served on GET, in bytes; longer gets 414 (send POST instead).
+   * @default 8192
+   */
+  maxQueryStringBytes?: number;
+  /**
+   * Largest `POST` body read, in bytes; larger gets 413.
+   * @default 102400
+   */
+  maxBodyBytes?: number;
+  /**
+   * Serve `GET /operations`, the list of registered operations.
+   * @default true
+   */
+  listOperations?: boolean;
   /** Timer functions. @default the global setInterval/clearInterval */
   timers?: Timers;
   /** Source of randomness for retry jitter. @default Math.random */
@@ -54,6 +72,8 @@ export interface Gateway extends AsyncDisposable {
   /** The Web-standard handler: every runtime adapter calls this. */
   fetch(request: Request, context?: RequestContext): Response | Promise<Response>;
   stats(): GatewayStats;
+  /** Serves a new allow-list from now on (a reloaded manifest); open streams keep their operation. */
+  setRegistry(registry: Registry): void;
   /** Ends every open stream with a reconnection hint, closes every upstream socket, refuses new streams. */
   dispose(): Promise<void>;
 }
@@ -65,7 +85,10 @@ const SSE_HEADERS = {
 } as const;
 
 export function createGateway(options: GatewayOptions): Gateway {
-  const { registry, upstream } = options;
+  const { upstream } = options;
+  let registry = options.registry;
+  const maxQueryStringBytes = options.maxQueryStringBytes ?? 8192;
+  const maxBodyBytes = options.maxBodyBytes ?? 102_400;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const path = options.path ?? '/graphql';
   const timers = options.timers ?? defaultTimers;
@@ -78,20 +101,35 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const app = new Hono<{ Bindings: RequestContext }>();
 
-  app.get(path, (c) => {
-    if (disposed) throw new SubwayError('SHUTTING_DOWN', 503, 'The gateway is shutting down.', { headers: { 'retry-after': '1' } });
+  const shuttingDown = () => new SubwayError('SHUTTING_DOWN', 503, 'The gateway is shutting down.', { headers: { 'retry-after': '1' } });
+  const admit = (c: Context<{ Bindings: RequestContext }>) => {
+    if (disposed) throw shuttingDown();
     if (!acceptsEventStream(c.req.header('accept'))) {
       throw new SubwayError('NOT_ACCEPTABLE', 406, 'This endpoint serves text/event-stream; send "Accept: text/event-stream".');
     }
-    const request = readOperationRequest(new URL(c.req.url).searchParams);
-    const op = registry.resolve(request.id);
-    if (!op) throw new SubwayError('PERSISTED_QUERY_NOT_IN_LIST', 404, `No registered operation has the id "${request.id}".`);
-    if (op.type === 'mutation') {
+  };
+
+  app.get(path, (c) => {
+    admit(c);
+    checkQueryStringLength(c.req.url, maxQueryStringBytes);
+    return serve(c, readOperationRequest(new URL(c.req.url).searchParams), 'GET');
+  });
+  app.post(path, async (c) => {
+    admit(c);
+    return serve(c, await readPostRequest(c.req.raw, maxBodyBytes), 'POST');
+  });
+
+  const serve = async (c: Context<{ Bindings: RequestContext }>, request: OperationRequest, method: 'GET' | 'POST') => {
+    const current = registry;
+    const op = await resolveOperation(current, request);
+    if (op.type === 'mutation' && method === 'GET') {
       throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Operation "${op.name}" is a mutation; mutations are not served over GET.`, {
         headers: { allow: '' },
       });
     }
-    const variables = checkVariables(registry, op, request.variables);
+    const variables = checkVariables(current, op, request.variables);
+    // Reading a POST body and hashing text are asynchronous: the gateway may have begun to stop meanwhile.
+    if (disposed) throw shuttingDown();
 
     const body = createEventStream(
       { heartbeatMs, timers, signals: [c.req.raw.signal, c.env?.signal] },
@@ -129,11 +167,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
     );
     return new Response(body, { status: 200, headers: SSE_HEADERS });
-  });
+  };
 
   app.all(path, () => {
-    throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Only GET is served on ${path}.`, { headers: { allow: 'GET' } });
+    throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Only GET and POST are served on ${path}.`, { headers: { allow: 'GET, POST' } });
   });
+  if (options.listOperations ?? true) app.get('/operations', (c) => c.json(describeOperations(registry)));
   app.get('/healthz', (c) => c.json({ status: disposed ? 'shutting-down' : 'ok' }, disposed ? 503 : 200));
   app.notFound((c) => new SubwayError('NOT_FOUND', 404, `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toResponse());
   app.onError((err) => {
@@ -149,6 +188,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     fetch: (request, context) => app.fetch(request, context ?? {}),
     stats: () => ({ streams: open.size, upstreamConnections }),
+    setRegistry: (next) => {
+      registry = next;
+    },
     dispose,
     [Symbol.asyncDispose]: dispose,
   };

@@ -11,6 +11,7 @@ import { createExampleSchema } from './example/schema.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { loadOperations } from './operations/load.ts';
 import { createRegistry, type Registry } from './operations/registry.ts';
+import { watchOperations } from './operations/reload.ts';
 import { devCertificate, type DevCertificate } from './runtime/dev-cert.ts';
 import { NodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
 import { createStaticHandler, withStatic } from './runtime/static.ts';
@@ -21,6 +22,7 @@ export const DEMO_DIR = fileURLToPath(new URL('../demo/dist/', import.meta.url))
 export interface RunningServer extends AsyncDisposable {
   readonly url: string;
   readonly gateway: Gateway;
+  /** The registry served now (replaced when the generated files change). */
   readonly registry: Registry;
   readonly node: NodeServer;
   /** The embedded example upstream, when no UPSTREAM_URL was configured. */
@@ -49,8 +51,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-export async function startServer(config: ServerConfig, options: { devCertDir?: string; demoDir?: string } = {}): Promise<RunningServer> {
-  const registry = createRegistry(await loadOperations(config.persistedOperations));
+export interface StartOptions {
+  /** Called after the operations were reloaded from disk (or failed to). @default logs to the console */
+  onReload?: (result: { registry: Registry } | { error: unknown }) => void;
+  /** Where the development certificate is kept. @default ".dev-certs" */
+  devCertDir?: string;
+  /** Where the built demo page is. @default DEMO_DIR */
+  demoDir?: string;
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  let registry = createRegistry(await loadOperations(config.persistedOperations));
   // Browsers speak HTTP/2 only over TLS: the embedded example (a developer's
   // first run) gets a self-signed certificate unless told otherwise.
   const selfSigned = config.tls === 'self-signed' || (config.tls === undefined && !config.upstreamUrl && !config.tlsCert);
@@ -66,14 +77,42 @@ export async function startServer(config: ServerConfig, options: { devCertDir?: 
       registry,
       upstream: { url: config.upstreamUrl ?? example!.url, webSocketImpl: NodeWebSocket },
       heartbeatMs: config.heartbeatMs,
+      maxQueryStringBytes: config.maxQueryStringBytes,
+      listOperations: config.listOperations,
     });
     const served = demo ? withStatic(gateway, createStaticHandler(demoDir)) : gateway;
     const node = await serveNode(served, { port: config.port, host: config.host, tls: tls && { cert: tls.cert, key: tls.key } });
+    const onReload = options.onReload ?? ((result) => {
+      if ('error' in result) console.error(`subway: kept the previous operations: ${(result.error as Error).message ?? result.error}`);
+      else console.log(`subway: reloaded ${result.registry.operations.length} persisted operations from ${config.persistedOperations}`);
+    });
+    // `npm run register` (or its --watch mode) rewrites the files: serve them without a restart.
+    const watcher = watchOperations(config.persistedOperations, {
+      onReload(next) {
+        registry = next;
+        gateway.setRegistry(next);
+        onReload({ registry: next });
+      },
+      onError: (error) => onReload({ error }),
+    });
     const close = async () => {
+      watcher.close();
       await node.close();
       await example?.close();
     };
-    return { url: node.url, gateway, registry, node, example, devCert, demo, close, [Symbol.asyncDispose]: close };
+    return {
+      url: node.url,
+      gateway,
+      get registry() {
+        return registry;
+      },
+      node,
+      example,
+      devCert,
+      demo,
+      close,
+      [Symbol.asyncDispose]: close,
+    };
   } catch (err) {
     await example?.close();
     throw err;

@@ -13,6 +13,8 @@ describe('configuration', () => {
       tlsCert: undefined,
       tlsKey: undefined,
       tls: undefined,
+      maxQueryStringBytes: 8192,
+      listOperations: true,
     });
   });
 
@@ -25,6 +27,8 @@ describe('configuration', () => {
     [{ TLS_CERT: 'cert.pem' }, 'TLS_KEY must be set too: TLS_CERT and TLS_KEY go together.'],
     [{ TLS: 'yes' }, 'TLS must be "self-signed" or "off", got "yes".'],
     [{ TLS: 'self-signed', TLS_CERT: 'c.pem', TLS_KEY: 'k.pem' }, 'TLS=self-signed conflicts with TLS_CERT: set one or the other.'],
+    [{ MAX_QUERY_STRING_BYTES: '100' }, 'MAX_QUERY_STRING_BYTES must be between 256 and 65536, got 100.'],
+    [{ OPERATIONS_LIST: 'maybe' }, 'OPERATIONS_LIST must be on or off, got "maybe".'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });

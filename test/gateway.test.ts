@@ -202,7 +202,7 @@ describe('bad input is refused before any upstream connection', () => {
     const gw = await startGateway(upstream.url);
     const put = await fetch(`${gw.url}/graphql?id=Ticks`, { method: 'PUT' });
     expect(put.status).toBe(405);
-    expect(put.headers.get('allow')).toBe('GET');
+    expect(put.headers.get('allow')).toBe('GET, POST');
     const missing = await fetch(`${gw.url}/nope`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ errors: [{ message: 'No route for GET /nope.', extensions: { code: 'NOT_FOUND' } }] });

@@ -1,13 +1,39 @@
 /**
- * Reads the operation request from a GET query string: `id` (or `documentId`,
- * or `extensions.persistedQuery.sha256Hash`) and `variables`, all checked
- * before any upstream work.
+ * Reads the operation request from a GET query string or a POST body: `id`
+ * (or `documentId`, or `extensions.persistedQuery.sha256Hash`), the full
+ * `query` text (served only when safelisted), `operationName` and
+ * `variables`, all checked before any upstream work.
  */
 import { SubwayError, badInput } from '../errors.ts';
 
 export interface OperationRequest {
-  id: string;
+  /** The operation id as the client named it, when it named one. */
+  id?: string;
+  /** The full document text, when the client sent it (safelisted text). */
+  query?: string;
+  /** The operation name the client expects, when it sent one. */
+  operationName?: string;
   variables: Record<string, unknown>;
+}
+
+/** The request's fields before checking: strings from a query string, or any JSON from a body. */
+export interface RequestFields {
+  id?: unknown;
+  documentId?: unknown;
+  query?: unknown;
+  operationName?: unknown;
+  variables?: unknown;
+  extensions?: unknown;
+}
+
+/** The query string is longer than the configured limit (414). */
+export function checkQueryStringLength(url: string, maxBytes: number): void {
+  const at = url.indexOf('?');
+  // A URL's query is percent-encoded ASCII: its length is its size in bytes.
+  const length = at < 0 ? 0 : url.length - at - 1;
+  if (length > maxBytes) {
+    throw new SubwayError('URI_TOO_LONG', 414, `The query string is ${length} bytes, over the limit of ${maxBytes}: send the request as POST with a JSON body.`);
+  }
 }
 
 function parseJsonParam(name: string, raw: string): unknown {
@@ -24,16 +50,38 @@ function single(params: URLSearchParams, name: string): string | undefined {
   return all[0];
 }
 
+function optionalString(fields: RequestFields, name: keyof RequestFields): string | undefined {
+  const value = fields[name];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw badInput(`The "${name}" parameter must be a string.`, { parameter: name });
+  return value;
+}
+
+/** Reads a GET query string: JSON parameters are parsed, then checked like a POST body. */
 export function readOperationRequest(params: URLSearchParams): OperationRequest {
-  const id = single(params, 'id');
-  const documentId = single(params, 'documentId');
   const rawExtensions = single(params, 'extensions');
   const rawVariables = single(params, 'variables');
+  return readOperationFields({
+    id: single(params, 'id'),
+    documentId: single(params, 'documentId'),
+    query: single(params, 'query'),
+    operationName: single(params, 'operationName'),
+    extensions: rawExtensions === undefined || rawExtensions === '' ? undefined : parseJsonParam('extensions', rawExtensions),
+    variables: rawVariables === undefined || rawVariables === '' ? undefined : parseJsonParam('variables', rawVariables),
+  });
+}
+
+/** Checks the fields of a request, from a query string or a JSON body. */
+export function readOperationFields(fields: RequestFields): OperationRequest {
+  const id = optionalString(fields, 'id');
+  const documentId = optionalString(fields, 'documentId');
+  const query = optionalString(fields, 'query');
+  const operationName = optionalString(fields, 'operationName');
 
   let hash: string | undefined;
-  if (rawExtensions !== undefined && rawExtensions !== '') {
-    const extensions = parseJsonParam('extensions', rawExtensions);
-    if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) {
+  if (fields.extensions !== undefined && fields.extensions !== null) {
+    const extensions = fields.extensions;
+    if (typeof extensions !== 'object' || Array.isArray(extensions)) {
       throw badInput('The "extensions" parameter must be a JSON object.', { parameter: 'extensions' });
     }
     const pq = (extensions as Record<string, unknown>).persistedQuery;
@@ -47,7 +95,7 @@ export function readOperationRequest(params: URLSearchParams): OperationRequest 
   }
 
   const given = [id, documentId, hash].filter((v): v is string => v !== undefined && v !== '');
-  if (given.length === 0) {
+  if (given.length === 0 && query === undefined) {
     throw new SubwayError('PERSISTED_QUERY_ID_REQUIRED', 400, 'An operation id is required: pass "id", "documentId" or "extensions.persistedQuery.sha256Hash".');
   }
   const normalise = (v: string) => v.replace(/^sha256:/i, '').toLowerCase();
@@ -56,14 +104,15 @@ export function readOperationRequest(params: URLSearchParams): OperationRequest 
   }
 
   let variables: Record<string, unknown> = {};
-  if (rawVariables !== undefined && rawVariables !== '') {
-    const parsed = parseJsonParam('variables', rawVariables);
-    if (parsed !== null) {
-      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw badInput('The "variables" parameter must be a JSON object.', { parameter: 'variables' });
-      }
-      variables = parsed as Record<string, unknown>;
+  if (fields.variables !== undefined && fields.variables !== null) {
+    if (typeof fields.variables !== 'object' || Array.isArray(fields.variables)) {
+      throw badInput('The "variables" parameter must be a JSON object.', { parameter: 'variables' });
     }
+    variables = fields.variables as Record<string, unknown>;
   }
-  return { id: given[0]!, variables };
+  const request: OperationRequest = { variables };
+  if (given[0] !== undefined) request.id = given[0];
+  if (query !== undefined) request.query = query;
+  if (operationName !== undefined) request.operationName = operationName;
+  return request;
 }

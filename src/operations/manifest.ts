@@ -8,6 +8,7 @@
  *   and the file each operation came from (so a stale manifest is caught at start).
  */
 import { SubwayError } from '../errors.ts';
+import { aliasesProblem, type Aliases } from './aliases.ts';
 
 export const MANIFEST_FILE = 'persisted-query-manifest.json';
 export const COMPANION_FILE = 'subway.json';
@@ -36,6 +37,8 @@ export interface Companion {
   inputSchema: string;
   /** Source file name (relative to the operations folder) → operation id. */
   files: Record<string, string>;
+  /** Ids other tools gave the operations (`register --import`), each pointing at a canonical id. Absent when there are none. */
+  aliases?: Aliases;
 }
 
 /** The generated pair, as the gateway consumes it. */
@@ -75,6 +78,8 @@ export function checkCompanion(value: unknown, source = COMPANION_FILE): Compani
   if (c.format !== 'subway-operations' || c.version !== 1) invalid(source, `unknown format; run \`npm run register\` again`);
   if (typeof c.inputSchema !== 'string') invalid(source, `"inputSchema" must be a string`);
   if (typeof c.files !== 'object' || c.files === null) invalid(source, `"files" must be an object`);
+  const aliases = aliasesProblem(c.aliases);
+  if (aliases) invalid(source, aliases);
   return value as Companion;
 }
 

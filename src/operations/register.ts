@@ -3,6 +3,7 @@
  * loads. Every problem is reported as `file:line:column: message`.
  */
 import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import type { Aliases } from './aliases.ts';
 import { printInputSchema } from './input-schema.ts';
 import type { Companion, ManifestOperation, OperationBundle, PersistedQueryManifest } from './manifest.ts';
 import type { SourceFile } from './source.ts';
@@ -11,6 +12,8 @@ export interface CompileResult {
   bundle: OperationBundle;
   /** Problems as `file:line:column: message`; the bundle must not be written when there are any. */
   problems: string[];
+  /** Things worth saying that are no problem (an alias dropped because its operation changed). */
+  notices: string[];
 }
 
 function where(file: string, err: GraphQLError): string {
@@ -18,8 +21,14 @@ function where(file: string, err: GraphQLError): string {
   return loc ? `${file}:${loc.line}:${loc.column}: ${err.message}` : `${file}:1:1: ${err.message}`;
 }
 
-export function compileOperations(sources: readonly SourceFile[], schema: GraphQLSchema, displayDir = ''): CompileResult {
+/**
+ * `aliases` (from `subway.json` or an import) are kept while the operation
+ * they point at keeps its exact bytes; an alias of a changed or removed
+ * operation is dropped with a notice, since its old id named other text.
+ */
+export function compileOperations(sources: readonly SourceFile[], schema: GraphQLSchema, displayDir = '', aliases: Aliases = {}): CompileResult {
   const problems: string[] = [];
+  const notices: string[] = [];
   const operations: ManifestOperation[] = [];
   const documents: DocumentNode[] = [];
   const files: Record<string, string> = {};
@@ -74,7 +83,25 @@ export function compileOperations(sources: readonly SourceFile[], schema: GraphQ
     operations.push({ id: source.id, name, type: op.operation, body: source.body });
   }
   operations.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const kept: Aliases = {};
+  const ids = new Set(operations.map((o) => o.id));
+  for (const key of Object.keys(aliases).sort()) {
+    const alias = aliases[key]!;
+    if (!ids.has(alias.id) && sources.some((s) => s.id === alias.id)) continue; // its file has a problem, reported above
+    if (!ids.has(alias.id)) {
+      notices.push(`alias ${key} dropped: no operation has the id ${alias.id} any more (its file changed or was removed)`);
+      continue;
+    }
+    const named = byName.get(key);
+    if (named && files[`${key}.graphql`] !== alias.id) {
+      problems.push(`${named}:1:1: operation name "${key}" is also an alias of another operation (${alias.id})`);
+      continue;
+    }
+    if (named) continue; // an alias equal to its own operation's name adds nothing
+    kept[key] = alias;
+  }
   const manifest: PersistedQueryManifest = { format: 'apollo-persisted-query-manifest', version: 1, operations };
   const companion: Companion = { format: 'subway-operations', version: 1, inputSchema: printInputSchema(schema, documents), files };
-  return { bundle: { manifest, companion }, problems };
+  if (Object.keys(kept).length > 0) companion.aliases = kept;
+  return { bundle: { manifest, companion }, problems, notices };
 }

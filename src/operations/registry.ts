@@ -5,6 +5,7 @@
  */
 import { buildSchema, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type VariableDefinitionNode } from 'graphql';
 import { SubwayError } from '../errors.ts';
+import { bareHash } from './aliases.ts';
 import type { OperationBundle, OperationType } from './manifest.ts';
 
 export interface RegisteredOperation {
@@ -17,10 +18,12 @@ export interface RegisteredOperation {
   readonly variableDefinitions: readonly VariableDefinitionNode[];
   /** Names of the declared variables, for the undeclared-variable check. */
   readonly declared: ReadonlySet<string>;
+  /** Foreign ids (`register --import`) that resolve to this operation. */
+  readonly aliases: readonly string[];
 }
 
 export interface Registry {
-  /** Resolves `sha256:<hex>`, a bare `<hex>`, or an operation name. */
+  /** Resolves `sha256:<hex>`, a bare `<hex>`, an alias from `subway.json`, or an operation name. */
   resolve(id: string): RegisteredOperation | undefined;
   readonly operations: readonly RegisteredOperation[];
   /** The pruned schema of input types the variables are coerced against. */
@@ -29,6 +32,7 @@ export interface Registry {
 
 const HEX64 = /^[0-9a-f]{64}$/i;
 const SHA256_PREFIX = 'sha256:';
+const bareOf = (key: string) => (key.toLowerCase().startsWith(SHA256_PREFIX) ? key.slice(SHA256_PREFIX.length) : key);
 
 function startupError(message: string): never {
   throw new SubwayError('INTERNAL_SERVER_ERROR', 500, message);
@@ -56,6 +60,7 @@ export function createRegistry(bundle: OperationBundle): Registry {
       body: entry.body,
       variableDefinitions: definition.variableDefinitions ?? [],
       declared: new Set((definition.variableDefinitions ?? []).map((v) => v.variable.name.value)),
+      aliases: Object.entries(bundle.companion.aliases ?? {}).filter(([, a]) => a.id === entry.id).map(([key]) => key).sort(),
     };
     const sameId = byId.get(op.id);
     if (sameId) startupError(`Two operations have the id ${op.id}: ${sameId.name} and ${op.name}`);
@@ -63,6 +68,14 @@ export function createRegistry(bundle: OperationBundle): Registry {
     if (sameName) startupError(`Two operations are named ${op.name}: ${sameName.id} and ${op.id}`);
     byId.set(op.id, op);
     byName.set(op.name, op);
+  }
+  const byAlias = new Map<string, RegisteredOperation>();
+  for (const [key, alias] of Object.entries(bundle.companion.aliases ?? {})) {
+    const op = byId.get(alias.id);
+    if (!op) startupError(`Alias ${key} points at ${alias.id}, which is not in the manifest; run \`npm run register\` again`);
+    const shadowed = byName.get(key) ?? (HEX64.test(bareOf(key)) ? byId.get(bareOf(key).toLowerCase()) : undefined);
+    if (shadowed && shadowed !== op) startupError(`Alias ${key} of ${op.name} collides with operation ${shadowed.name}`);
+    byAlias.set(key, op);
   }
   let inputSchema: GraphQLSchema;
   try {
@@ -78,8 +91,8 @@ export function createRegistry(bundle: OperationBundle): Registry {
         const hex = id.slice(SHA256_PREFIX.length);
         return HEX64.test(hex) ? byId.get(hex.toLowerCase()) : undefined;
       }
-      if (HEX64.test(id)) return byId.get(id.toLowerCase());
-      return byName.get(id);
+      if (HEX64.test(id)) return byId.get(id.toLowerCase()) ?? byAlias.get(id.toLowerCase());
+      return byAlias.get(id) ?? byAlias.get(bareHash(id)) ?? byName.get(id);
     },
   };
 }

@@ -1,0 +1,55 @@
+/**
+ * `POST /graphql` with a JSON body (GraphQL over HTTP's request shape, what
+ * graphql-sse clients send): for variables too large for a URL, and for
+ * clients that send the document text. The body is read up to a limit.
+ */
+import { SubwayError, badInput } from '../errors.ts';
+import { readOperationFields, type OperationRequest, type RequestFields } from './params.ts';
+
+function isJson(contentType: string | null): boolean {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  return type === 'application/json' || type === 'application/graphql-response+json';
+}
+
+/** Reads at most `maxBytes` of the body; throws 413 beyond, without reading the rest. */
+async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? NaN);
+  const tooLarge = () => new SubwayError('PAYLOAD_TOO_LARGE', 413, `The request body is over the limit of ${maxBytes} bytes.`);
+  if (declared > maxBytes) throw tooLarge();
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+export async function readPostRequest(request: Request, maxBytes: number): Promise<OperationRequest> {
+  if (!isJson(request.headers.get('content-type'))) {
+    throw new SubwayError('UNSUPPORTED_MEDIA_TYPE', 415, 'The request body must be JSON: send "Content-Type: application/json".');
+  }
+  const bytes = await readLimited(request, maxBytes);
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw badInput('The request body is not valid JSON.');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badInput('The request body must be a JSON object.');
+  return readOperationFields(body as RequestFields);
+}
