@@ -41,6 +41,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       registry,
       upstream: { url: config.upstreamUrl ?? example!.url, webSocketImpl: NodeWebSocket },
       heartbeatMs: config.heartbeatMs,
+      retryMs: config.retryMs,
     });
     const node = await serveNode(gateway, { port: config.port, host: config.host, tls });
     const close = async () => {
