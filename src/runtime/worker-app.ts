@@ -66,7 +66,11 @@ function misconfigured(err: unknown): Response {
 }
 
 export function createWorkerHandler(operations: BundledOperations, options: WorkerHandlerOptions = {}): WorkerHandler {
-  const registry = createRegistry({ manifest: checkManifest(operations.manifest), companion: checkCompanion(operations.companion) });
+  const registry = createRegistry(
+    { manifest: checkManifest(operations.manifest), companion: checkCompanion(operations.companion) },
+    // Validated by `npm run register` and again by the build (src/cli/worker.ts loads the folder first).
+    { assumeValidInputSchema: true },
+  );
   let gateway: Gateway | undefined;
 
   const build = (env: WorkerEnv): Gateway => {
