@@ -49,10 +49,17 @@ function runWrangler(args: string[]): Promise<number> {
     // No usage metrics unless asked for; a local run never fetches Request.cf.
     env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env },
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      stopping = true;
+      child.kill(signal);
+    });
+  }
   return new Promise((resolveExit, reject) => {
     child.once('error', reject);
-    child.once('exit', (code, signal) => resolveExit(code ?? (signal ? 1 : 0)));
+    // Stopped on request (wrangler exits 128 + the signal's number): a clean stop.
+    child.once('exit', (code, signal) => resolveExit(stopping && (signal || code === 130 || code === 143) ? 0 : (code ?? 1)));
   });
 }
 
