@@ -80,7 +80,13 @@ async function main(): Promise<number> {
     console.log(`subway: try  curl -N 'http://${host}:${config.port}/graphql?id=Clock&variables=${vars}'`);
   }
   if (command === 'deploy' && !config.upstreamUrl) {
-    console.log('subway: UPSTREAM_URL is not set here: the Worker uses UPSTREAM_URL from wrangler.toml [vars] (or the dashboard).');
+    // wrangler deploy replaces the Worker's vars with wrangler.toml's: an empty one there would deploy a Worker that answers 500.
+    const { unstable_readConfig } = await import('wrangler');
+    const fromToml = (unstable_readConfig({ config: 'wrangler.toml' }).vars as Record<string, unknown>).UPSTREAM_URL;
+    if (typeof fromToml !== 'string' || fromToml.trim() === '') {
+      throw new ConfigError('UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or run `UPSTREAM_URL=wss://… npm run deploy`.');
+    }
+    readConfig({ UPSTREAM_URL: fromToml });
   }
   try {
     return await runWrangler(wranglerArgs(command, process.env, extra, example?.url));

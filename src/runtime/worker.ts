@@ -10,4 +10,5 @@ import manifest from 'subway-manifest';
 import companion from 'subway-companion';
 import { createWorkerHandler } from './worker-app.ts';
 
-export default createWorkerHandler({ manifest, companion });
+// workerd's own WebSocket (its constructor takes the graphql-transport-ws subprotocol).
+export default createWorkerHandler({ manifest, companion }, { webSocketImpl: WebSocket });

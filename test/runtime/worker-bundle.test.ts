@@ -13,11 +13,11 @@ import type { WorkerHandler } from '../../src/runtime/worker-app.ts';
 import { registeredFolder } from '../fixtures/gateway.ts';
 import { onTeardown } from '../fixtures/leftovers.ts';
 
-function build(outdir: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function build(outdir: string, env: Record<string, string>, command = 'build'): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['src/cli/worker.ts', 'build', outdir],
+      ['src/cli/worker.ts', command, ...(command === 'build' ? [outdir] : [])],
       { env: { ...process.env, ...env, WRANGLER_SEND_METRICS: 'false' }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
@@ -64,5 +64,11 @@ describe('the Worker bundle', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`subway: The persisted operations in ${ops} are stale: Late.graphql is not registered. Run \`npm run register\`.\n`);
     await expect(stat(join(out, 'worker.js'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses to deploy a Worker with no UPSTREAM_URL, before calling wrangler', async () => {
+    const result = await build('', { UPSTREAM_URL: '' }, 'deploy');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('subway: UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or run `UPSTREAM_URL=wss://… npm run deploy`.\n');
   });
 });
