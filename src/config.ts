@@ -20,6 +20,8 @@ export interface ServerConfig {
   persistedOperations: string;
   /** Interval of SSE heartbeat comments, in milliseconds; 0 disables them. @default 15000 */
   heartbeatMs: number;
+  /** First reconnection delay told to clients after an upstream failure, in milliseconds; doubles per failure in a row. @default 2000 */
+  retryMs: number;
   /** Path of a PEM certificate; with `tlsKey`, serves HTTP/2 over TLS. */
   tlsCert: string | undefined;
   /** Path of the PEM private key of `tlsCert`. */
@@ -49,6 +51,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HOST', default: '0.0.0.0', description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' },
   { env: 'PERSISTED_OPERATIONS', default: 'persisted-operations', description: 'Folder of the `.graphql` operations and the files `npm run register` generates; used by `register` and the server.' },
   { env: 'HEARTBEAT_MS', default: '15000', description: 'Milliseconds between SSE heartbeat comments; 0 disables them.' },
+  { env: 'RETRY_MS', default: '2000', description: 'Milliseconds of the first `retry:` hint sent when the upstream cannot be reached; it doubles with each failure in a row (±20 % jitter, up to 30 s).' },
   { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' },
   { env: 'TLS_KEY', default: '(unset)', description: 'PEM private key file of `TLS_CERT`.' },
   { env: 'TLS', default: '(unset: self-signed for the embedded example)', description: '`self-signed`: HTTP/2 over TLS with a development certificate for localhost, made once in `.dev-certs/` and reused. `off`: plain HTTP/1.1. Unset: `self-signed` when `UPSTREAM_URL` is unset and there is no `TLS_CERT`, otherwise TLS only with `TLS_CERT`/`TLS_KEY`.' },
@@ -111,6 +114,7 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
     host: optional(env, 'HOST') ?? '0.0.0.0',
     persistedOperations: optional(env, 'PERSISTED_OPERATIONS') ?? 'persisted-operations',
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 15_000, 0, 3_600_000),
+    retryMs: integer(env, 'RETRY_MS', 2000, 1, 30_000),
     tlsCert,
     tlsKey,
     tls,

@@ -59,6 +59,12 @@ export interface GatewayOptions extends RetryPolicy {
 export interface RequestContext {
   /** Aborts when the client went away, where the runtime's `request.signal` does not say so. */
   signal?: AbortSignal;
+  /**
+   * Keeps the runtime running a promise after the response ended (workerd's
+   * `ctx.waitUntil`): the gateway hands it each upstream socket's closing, so
+   * `complete` and the close frame are sent even after the client left.
+   */
+  waitUntil?(promise: Promise<unknown>): void;
 }
 
 export interface GatewayStats {
@@ -163,6 +169,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           open.delete(stop);
           if (connected) upstreamConnections--;
           sub.dispose();
+          c.env?.waitUntil?.(sub.closed);
         };
       },
     );

@@ -77,6 +77,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       registry,
       upstream: { url: config.upstreamUrl ?? example!.url, webSocketImpl: NodeWebSocket },
       heartbeatMs: config.heartbeatMs,
+      retryMs: config.retryMs,
       maxQueryStringBytes: config.maxQueryStringBytes,
       listOperations: config.listOperations,
     });

@@ -10,6 +10,7 @@ describe('configuration', () => {
       host: '0.0.0.0',
       persistedOperations: 'persisted-operations',
       heartbeatMs: 15000,
+      retryMs: 2000,
       tlsCert: undefined,
       tlsKey: undefined,
       tls: undefined,

@@ -50,6 +50,11 @@ export interface UpstreamHandlers {
 export interface UpstreamSubscription extends Disposable {
   /** Sends `complete` upstream (if still running) and closes the socket. Idempotent. */
   dispose(): void;
+  /**
+   * Settles once the upstream socket has closed, for runtimes that must be
+   * told to keep running until then (workerd's `ctx.waitUntil`).
+   */
+  readonly closed: Promise<void>;
 }
 
 /**
@@ -80,6 +85,8 @@ export function subscribeUpstream(
 ): UpstreamSubscription {
   let disposed = false;
   let ended = false;
+  let socketClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (socketClosed = resolve));
   const end = (e: UpstreamEnd) => {
     if (ended || disposed) return;
     ended = true;
@@ -98,6 +105,8 @@ export function subscribeUpstream(
       connected: () => {
         if (!disposed) handlers.onConnected?.();
       },
+      // One socket per client (no retries): its close is the client's last I/O.
+      closed: () => socketClosed(),
     },
   });
   const unsubscribe = client.subscribe(payload, {
@@ -115,5 +124,5 @@ export function subscribeUpstream(
     unsubscribe();
     void client.dispose();
   };
-  return { dispose, [Symbol.dispose]: dispose };
+  return { dispose, closed, [Symbol.dispose]: dispose };
 }
