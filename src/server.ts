@@ -10,7 +10,7 @@ import { createExampleSchema } from './example/schema.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { loadOperations } from './operations/load.ts';
 import { createRegistry, type Registry } from './operations/registry.ts';
-import { NodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
+import { createNodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
 
 export interface RunningServer extends AsyncDisposable {
   readonly url: string;
@@ -39,7 +39,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   try {
     const gateway = createGateway({
       registry,
-      upstream: { url: config.upstreamUrl ?? example!.url, webSocketImpl: NodeWebSocket },
+      upstream: {
+        url: config.upstreamUrl ?? example!.url,
+        webSocketImpl: createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes }),
+        protocol: config.upstreamProtocol,
+        connectTimeoutMs: config.upstreamConnectTimeoutMs,
+        connectionAckWaitTimeoutMs: config.upstreamAckTimeoutMs,
+        keepAliveMs: config.upstreamKeepAliveMs,
+        pongTimeoutMs: config.upstreamPongTimeoutMs,
+        maxMessageBytes: config.upstreamMaxMessageBytes,
+      },
       heartbeatMs: config.heartbeatMs,
     });
     const node = await serveNode(gateway, { port: config.port, host: config.host, tls });
