@@ -13,14 +13,22 @@ import { badMessage, classifyClose, LEGACY_WS, type DriverContext, type Executio
 
 const ID = '1';
 
+/** Keeps the fields of a GraphQL error (servers of that age also send `name`, stacks, …). */
+function formatted(error: unknown): GraphQLFormattedError {
+  const { message, locations, path, extensions } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  return {
+    message: typeof message === 'string' ? message : 'The upstream failed the operation',
+    ...(Array.isArray(locations) ? { locations: locations as GraphQLFormattedError['locations'] } : {}),
+    ...(Array.isArray(path) ? { path: path as GraphQLFormattedError['path'] } : {}),
+    ...(typeof extensions === 'object' && extensions !== null ? { extensions: extensions as GraphQLFormattedError['extensions'] } : {}),
+  };
+}
+
+/** An `error` message's payload: one error, a list of them, or `{errors}`. */
 function toErrors(payload: unknown): GraphQLFormattedError[] {
-  if (Array.isArray(payload)) return payload as GraphQLFormattedError[];
-  if (typeof payload === 'object' && payload !== null) {
-    const { errors, message } = payload as { errors?: unknown; message?: unknown };
-    if (Array.isArray(errors)) return errors as GraphQLFormattedError[];
-    if (typeof message === 'string') return [payload as GraphQLFormattedError];
-  }
-  return [{ message: 'The upstream failed the operation' }];
+  const errors = (payload as { errors?: unknown } | null)?.errors;
+  const list = Array.isArray(payload) ? payload : Array.isArray(errors) ? errors : [payload];
+  return list.length > 0 ? list.map(formatted) : [formatted(undefined)];
 }
 
 /**
