@@ -11,6 +11,7 @@
  */
 import { runLegacyWs } from './legacy-ws.ts';
 import {
+  BAD_RESPONSE,
   classifyClose,
   CONNECTING,
   LEGACY_WS,
@@ -168,12 +169,14 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
   const end = (e: UpstreamEnd) => {
     if (ended || disposed) return;
     ended = true;
-    current?.teardown();
+    // A bad message is answered as graphql-ws answers it (4004), on both protocols.
+    current?.teardown(e.kind === 'fatal' && e.closeCode === BAD_RESPONSE ? BAD_RESPONSE : 1000);
     handlers.end(e);
   };
 
   interface Attempt {
-    teardown(): void;
+    /** Ends the operation upstream, closes the socket (with `code`) and stops every timer. */
+    teardown(code?: number): void;
   }
 
   /** Opens one socket offering `offer`; `fallback` is tried once if the server rejects the protocol it selected. */
@@ -188,7 +191,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
     let acked = false;
     let tornDown = false;
     const self: Attempt = {
-      teardown() {
+      teardown(code = 1000) {
         if (tornDown) return;
         tornDown = true;
         clear('connect');
@@ -199,7 +202,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
         } catch (err) {
           onInternalError(err);
         }
-        if (socket && (socket.readyState === CONNECTING || socket.readyState === OPEN)) socket.close(1000, 'Normal Closure');
+        if (socket && (socket.readyState === CONNECTING || socket.readyState === OPEN)) socket.close(code, code === 1000 ? 'Normal Closure' : 'Bad response');
       },
     };
     const mine = (e: UpstreamEnd) => {
