@@ -213,11 +213,13 @@ describe('bad input is refused before any upstream connection', () => {
 describe('an upstream that cannot be reached', () => {
   it('ends the stream with a retry hint and no complete, so EventSource retries later; the gateway stays up', async () => {
     const port = await freePort();
-    const gw = await startGateway(`ws://127.0.0.1:${port}/graphql`, { heartbeatMs: 0, retryMs: 2000, random: () => 0.5 });
+    let clock = 0;
+    const gw = await startGateway(`ws://127.0.0.1:${port}/graphql`, { heartbeatMs: 0, retryMs: 2000, random: () => 0.5, now: () => clock });
     const first = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'A' } })}`);
     expect(first.status).toBe(200);
     expect(await first.done()).toBe(':\n\n: upstream unavailable\nretry: 2000\n\n');
-    // A second failure in a row doubles the delay, so clients back off instead of hammering.
+    // A second failure in a row (once the first delay has passed) doubles the delay, so clients back off instead of hammering.
+    clock += 2000;
     const second = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'A' } })}`);
     expect(await second.done()).toBe(':\n\n: upstream unavailable\nretry: 4000\n\n');
     expect(gw.gateway.stats()).toEqual({ streams: 0, upstreamConnections: 0 });
