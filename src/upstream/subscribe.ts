@@ -127,7 +127,8 @@ export interface SubscribePayload {
 /**
  * What `auto` learned about an upstream it had to fall back on: the protocol
  * that worked, offered alone next time (keyed by the options object, so one
- * gateway's knowledge dies with it).
+ * gateway's knowledge dies with it), until a connection offering it alone
+ * fails before its `connection_ack`.
  */
 const learned = new WeakMap<UpstreamOptions, string>();
 
@@ -284,9 +285,11 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
       clear('connect');
       clear('ack');
       clear('live');
+      // What was learned may be stale (the upstream was redeployed speaking
+      // the other protocol): any failure before the ack forgets it.
+      if (!acked && auto && offer.length === 1 && current === self) learned.delete(options);
       const rejected = !acked && driver !== undefined && PROTOCOL_REJECTED.has(event.code);
       if (rejected && auto && current === self && !ended && !disposed) {
-        if (offer.length === 1) learned.delete(options);
         if (mayFallBack) {
           // The server accepted the upgrade with a protocol it then refused
           // (a server that takes the first offered one): offer the other alone.

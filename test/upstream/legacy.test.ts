@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { startGateway } from '../fixtures/gateway.ts';
 import { startLegacyUpstream } from '../fixtures/legacy-upstream.ts';
 import { openSse, query } from '../fixtures/sse.ts';
+import { startUpstream } from '../fixtures/upstream.ts';
 
 const TICKS = 'subscription Ticks($symbol: String!) {\n  ticks(symbol: $symbol) { symbol price }\n}\n';
 
@@ -90,5 +91,23 @@ describe('the legacy protocol (subscriptions-transport-ws)', () => {
     );
     await upstream.until(() => upstream.sockets === 0);
     expect(upstream.received.map((m) => m.type)).toEqual(['connection_init', 'connection_terminate']);
+  });
+
+  it('auto forgets a learned protocol when the upstream is redeployed speaking the other one', async () => {
+    const legacy = await startLegacyUpstream();
+    const port = legacy.port;
+    const gw = await startGateway(legacy.url, { heartbeatMs: 0, random: () => 0.5 });
+    const first = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'a' } })}`);
+    await first.done();
+    expect(legacy.protocols).toEqual(['graphql-transport-ws', 'graphql-ws']);
+    await legacy.close();
+
+    const modern = await startUpstream({ port });
+    // Offered graphql-ws alone, a graphql-ws server selects no subprotocol and the handshake fails.
+    const stale = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'b' } })}`);
+    expect(await stale.done()).toBe(':\n\n: upstream unavailable\nretry: 2000\n\n');
+    const fresh = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'c' } })}`);
+    expect(await fresh.done()).toBe(':\n\nevent: next\ndata: {"data":{"hello":"hello c"}}\n\nevent: complete\ndata:\n\n');
+    expect(modern.upgrades.map((h) => h['sec-websocket-protocol'])).toEqual(['graphql-ws', 'graphql-transport-ws,graphql-ws']);
   });
 });
