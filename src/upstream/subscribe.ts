@@ -287,7 +287,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
       clear('live');
       // What was learned may be stale (the upstream was redeployed speaking
       // the other protocol): any failure before the ack forgets it.
-      if (!acked && auto && offer.length === 1 && current === self) learned.delete(options);
+      if (!acked && !disposed && auto && offer.length === 1 && current === self) learned.delete(options);
       const rejected = !acked && driver !== undefined && PROTOCOL_REJECTED.has(event.code);
       if (rejected && auto && current === self && !ended && !disposed) {
         if (mayFallBack) {
@@ -299,8 +299,11 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
           return;
         }
       }
-      if (driver) driver.closed(event);
-      else mine(classifyClose(event, maxMessageBytes));
+      driver?.closed(event);
+      // Reported here whatever the driver made of it: graphql-ws's client takes
+      // a 1000 close with its subscription running as a cue to reconnect
+      // silently, which could lose or duplicate events.
+      mine(classifyClose(event, maxMessageBytes));
     };
     return self;
   };

@@ -130,4 +130,22 @@ describe('upstream faults', () => {
     expect(server.closes).toEqual([4004]);
     expect(gw.gateway.stats()).toEqual({ streams: 0, upstreamConnections: 0 });
   });
+
+  it.each([1000, 1001])('an upstream that closes the socket with %i mid-stream: the reconnection hint, not a silent reconnect', async (code) => {
+    const server = await startScriptedServer('graphql-transport-ws', (text) => {
+      const message = JSON.parse(text) as { type: string; id?: string };
+      if (message.type === 'connection_init') return ['{"type":"connection_ack"}'];
+      if (message.type === 'subscribe') {
+        setImmediate(() => closeAll(code));
+        return [JSON.stringify({ type: 'next', id: message.id, payload: { data: { ticks: { symbol: 'C', price: 1 } } } })];
+      }
+      return [];
+    });
+    const closeAll = (c: number) => server.closeAll(c);
+    const gw = await startGateway(server.url, { heartbeatMs: 0, random: () => 0.5 });
+    const sse = await openSse(`${gw.url}/graphql${TICKS('C')}`);
+    expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"data":{"ticks":{"symbol":"C","price":1}}}\n\n: upstream unavailable\nretry: 2000\n\n');
+    await server.until(() => server.open === 0);
+    expect(server.accepted).toBe(1);
+  });
 });
