@@ -279,8 +279,14 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
         mine({ kind: 'transient', message: 'Upstream message could not be handled' });
       }
     };
-    // An `error` is always followed by `close`, which carries the code that classifies the end.
-    ws.onerror = () => {};
+    // An `error` is always followed by `close`, which carries the code that
+    // classifies the end; the error's text (where the runtime gives one, as
+    // `ws` does: "connect ECONNREFUSED …") goes into the end's message for logs.
+    let errorText: string | undefined;
+    ws.onerror = (event) => {
+      const message = (event as { message?: unknown } | null)?.message;
+      if (typeof message === 'string' && message) errorText ??= message;
+    };
     ws.onclose = (event: CloseEventLike) => {
       clear('connect');
       clear('ack');
@@ -303,7 +309,11 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
       // Reported here whatever the driver made of it: graphql-ws's client takes
       // a 1000 close with its subscription running as a cue to reconnect
       // silently, which could lose or duplicate events.
-      mine(classifyClose(event, maxMessageBytes));
+      mine(
+        event.code === 1006 && errorText
+          ? { kind: 'transient', message: `Upstream connection failed: ${errorText}`, closeCode: 1006 }
+          : classifyClose(event, maxMessageBytes),
+      );
     };
     return self;
   };
