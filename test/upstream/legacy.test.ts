@@ -110,4 +110,28 @@ describe('the legacy protocol (subscriptions-transport-ws)', () => {
     expect(await fresh.done()).toBe(':\n\nevent: next\ndata: {"data":{"hello":"hello c"}}\n\nevent: complete\ndata:\n\n');
     expect(modern.upgrades.map((h) => h['sec-websocket-protocol'])).toEqual(['graphql-ws', 'graphql-transport-ws,graphql-ws']);
   });
+
+  it('pinned to graphql-transport-ws, a legacy server refuses it: UPSTREAM_ERROR with closeCode 1002, then complete; no fallback', async () => {
+    const upstream = await startLegacyUpstream();
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0, upstream: { protocol: 'graphql-transport-ws' } });
+    const sse = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'x' } })}`);
+    expect(await sse.done()).toBe(
+      ':\n\nevent: next\ndata: {"errors":[{"message":"Upstream closed the connection (1002)","extensions":{"code":"UPSTREAM_ERROR","closeCode":1002}}]}\n\nevent: complete\ndata:\n\n',
+    );
+    expect(upstream.protocols).toEqual(['graphql-transport-ws']);
+  });
+
+  it('a legacy message over the size limit ends that stream; stop and connection_terminate are sent', async () => {
+    const upstream = await startLegacyUpstream({ selectsLegacy: true });
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0, upstream: { maxMessageBytes: 1024 } });
+    const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'BIG' } })}`);
+    await upstream.until(() => upstream.listeners('BIG') === 1);
+    upstream.publish('BIG', { symbol: 'x'.repeat(2000), price: 1 });
+    expect(await sse.done()).toBe(
+      ':\n\nevent: next\ndata: {"errors":[{"message":"An upstream message exceeded the size limit of 1024 bytes","extensions":{"code":"UPSTREAM_ERROR","closeCode":1009}}]}\n\nevent: complete\ndata:\n\n',
+    );
+    await upstream.until(() => upstream.sockets === 0);
+    expect(upstream.received.map((m) => m.type)).toEqual(['connection_init', 'start', 'stop', 'connection_terminate']);
+    expect(upstream.listeners('BIG')).toBe(0);
+  });
 });
