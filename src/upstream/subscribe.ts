@@ -167,17 +167,21 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
   let connected = false;
   let current: Attempt | undefined;
 
-  const end = (e: UpstreamEnd) => {
+  const end = (e: UpstreamEnd, silent = false) => {
     if (ended || disposed) return;
     ended = true;
     // A bad message is answered as graphql-ws answers it (4004), on both protocols.
-    current?.teardown(e.kind === 'fatal' && e.closeCode === BAD_RESPONSE ? BAD_RESPONSE : 1000);
+    current?.teardown(e.kind === 'fatal' && e.closeCode === BAD_RESPONSE ? BAD_RESPONSE : 1000, silent);
     handlers.end(e);
   };
 
   interface Attempt {
-    /** Ends the operation upstream, closes the socket (with `code`) and stops every timer. */
-    teardown(code?: number): void;
+    /**
+     * Ends the operation upstream, closes the socket (with `code`) and stops
+     * every timer. `silent`: the upstream is not answering, so a close
+     * handshake would only hold the socket open (ws waits 30 s for it).
+     */
+    teardown(code?: number, silent?: boolean): void;
   }
 
   /** Opens one socket offering `offer`; `fallback` is tried once if the server rejects the protocol it selected. */
@@ -192,7 +196,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
     let acked = false;
     let tornDown = false;
     const self: Attempt = {
-      teardown(code = 1000) {
+      teardown(code = 1000, silent = false) {
         if (tornDown) return;
         tornDown = true;
         clear('connect');
@@ -203,11 +207,16 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
         } catch (err) {
           onInternalError(err);
         }
-        if (socket && (socket.readyState === CONNECTING || socket.readyState === OPEN)) socket.close(code, code === 1000 ? 'Normal Closure' : 'Bad response');
+        if (!socket || (socket.readyState !== CONNECTING && socket.readyState !== OPEN)) return;
+        // `terminate` is ws's (Node) way to drop a socket without the handshake;
+        // the Web API has none, and Workers release the socket on close().
+        const terminate = (socket as { terminate?: unknown }).terminate;
+        if (silent && typeof terminate === 'function') terminate.call(socket);
+        else socket.close(code, code === 1000 ? 'Normal Closure' : 'Bad response');
       },
     };
-    const mine = (e: UpstreamEnd) => {
-      if (current === self) end(e);
+    const mine = (e: UpstreamEnd, silent = false) => {
+      if (current === self) end(e, silent);
     };
     const ctx = (ws: WebSocketLike): DriverContext => ({
       socket: ws,
@@ -230,7 +239,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
       end: mine,
       deadline(ms, message) {
         clear('live');
-        if (ms !== undefined && !tornDown) timer.live = timers.setTimeout(() => mine({ kind: 'transient', message }), ms);
+        if (ms !== undefined && !tornDown) timer.live = timers.setTimeout(() => mine({ kind: 'transient', message }, true), ms);
       },
     });
 
@@ -244,7 +253,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
     const ws = socket;
     if (connectTimeoutMs > 0) {
       timer.connect = timers.setTimeout(
-        () => mine({ kind: 'transient', message: `The upstream did not open the connection within ${connectTimeoutMs} ms` }),
+        () => mine({ kind: 'transient', message: `The upstream did not open the connection within ${connectTimeoutMs} ms` }, true),
         connectTimeoutMs,
       );
     }
@@ -257,7 +266,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
       }
       if (ackTimeoutMs > 0) {
         timer.ack = timers.setTimeout(
-          () => mine({ kind: 'transient', message: `The upstream did not acknowledge the connection within ${ackTimeoutMs} ms` }),
+          () => mine({ kind: 'transient', message: `The upstream did not acknowledge the connection within ${ackTimeoutMs} ms` }, true),
           ackTimeoutMs,
         );
       }
