@@ -22,7 +22,7 @@ export class NodeWebSocket extends WebSocket {
 }
 
 /**
- * A `NodeWebSocket` that refuses messages over `maxPayload` bytes while they
+ * A `NodeWebSocket` (deflate off too) that refuses messages over `maxPayload` bytes while they
  * arrive, before `ws` buffers them whole (the gateway checks every message's
  * size too, on every runtime). `ws` reports that close as 1006 (it stops
  * reading, so no close frame comes back); it is reported as 1009, "message

@@ -184,7 +184,11 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
     teardown(code?: number, silent?: boolean): void;
   }
 
-  /** Opens one socket offering `offer`; `fallback` is tried once if the server rejects the protocol it selected. */
+  /**
+   * Opens one socket offering `offer`. `mayFallBack`: in `auto` mode, a server
+   * that refuses the protocol it selected (before the ack) is asked once more,
+   * offering only the other protocol.
+   */
   const attempt = (offer: string[], mayFallBack: boolean): Attempt => {
     const timer = { connect: undefined as unknown, ack: undefined as unknown, live: undefined as unknown };
     const clear = (name: keyof typeof timer) => {
