@@ -97,7 +97,10 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
   }
   const upstreamProtocol = (optional(env, 'UPSTREAM_PROTOCOL') ?? 'auto') as UpstreamProtocol;
   if (!UPSTREAM_PROTOCOLS.includes(upstreamProtocol)) {
-    throw new ConfigError(`UPSTREAM_PROTOCOL must be one of ${UPSTREAM_PROTOCOLS.join(', ')}, got "${upstreamProtocol}".`);
+    const hint = upstreamProtocol === 'graphql-ws'
+      ? ' ("graphql-ws" names both the graphql-ws library, which speaks graphql-transport-ws, and the legacy subprotocol of subscriptions-transport-ws.)'
+      : '';
+    throw new ConfigError(`UPSTREAM_PROTOCOL must be one of ${UPSTREAM_PROTOCOLS.join(', ')}, got "${upstreamProtocol}".${hint}`);
   }
   const tlsCert = optional(env, 'TLS_CERT');
   const tlsKey = optional(env, 'TLS_KEY');
