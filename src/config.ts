@@ -97,7 +97,7 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
   }
   const upstreamProtocol = (optional(env, 'UPSTREAM_PROTOCOL') ?? 'auto') as UpstreamProtocol;
   if (!UPSTREAM_PROTOCOLS.includes(upstreamProtocol)) {
-    const hint = upstreamProtocol === 'graphql-ws'
+    const hint = (upstreamProtocol as string) === 'graphql-ws'
       ? ' ("graphql-ws" names both the graphql-ws library, which speaks graphql-transport-ws, and the legacy subprotocol of subscriptions-transport-ws.)'
       : '';
     throw new ConfigError(`UPSTREAM_PROTOCOL must be one of ${UPSTREAM_PROTOCOLS.join(', ')}, got "${upstreamProtocol}".${hint}`);
