@@ -3,6 +3,7 @@
  * described once, here; `npm run docs:config` prints the README's table from
  * this list and a test checks the README against it.
  */
+import { DEFAULT_MAX_MESSAGE_BYTES, UPSTREAM_PROTOCOLS, type UpstreamProtocol } from './upstream/subscribe.ts';
 
 /** A configuration error: names the variable and what is wrong with it. */
 export class ConfigError extends Error {
@@ -12,6 +13,18 @@ export class ConfigError extends Error {
 export interface ServerConfig {
   /** The upstream graphql-ws endpoint (`ws://` or `wss://`); unset runs the embedded example upstream. */
   upstreamUrl: string | undefined;
+  /** Which upstream protocol to offer and speak. @default "auto" */
+  upstreamProtocol: UpstreamProtocol;
+  /** Milliseconds the upstream WebSocket upgrade may take. @default 10000 */
+  upstreamConnectTimeoutMs: number;
+  /** Milliseconds the upstream may take to send `connection_ack`. @default 10000 */
+  upstreamAckTimeoutMs: number;
+  /** Interval of graphql-transport-ws pings upstream, in milliseconds; 0 disables them. @default 12000 */
+  upstreamKeepAliveMs: number;
+  /** Milliseconds a pong may take before the upstream is taken for dead; 0 disables the check. @default 5000 */
+  upstreamPongTimeoutMs: number;
+  /** The largest upstream message accepted, in bytes. @default 16777216 */
+  upstreamMaxMessageBytes: number;
   /** TCP port to listen on. @default 4000 */
   port: number;
   /** Interface to listen on. @default "0.0.0.0" */
@@ -47,6 +60,12 @@ export interface Setting {
 /** The documented environment variables, in README order. */
 export const SETTINGS: readonly Setting[] = [
   { env: 'UPSTREAM_URL', default: '(unset: embedded example)', description: 'The upstream graphql-ws endpoint, `ws://` or `wss://`. Unset, `npm start` also starts the example upstream.' },
+  { env: 'UPSTREAM_PROTOCOL', default: 'auto', description: '`auto` offers `graphql-transport-ws` and the legacy `graphql-ws` (subscriptions-transport-ws) on one upgrade and speaks the one the server selects; `graphql-transport-ws` or `subscriptions-transport-ws` pins one.' },
+  { env: 'UPSTREAM_CONNECT_TIMEOUT_MS', default: '10000', description: 'Milliseconds the upstream WebSocket upgrade may take; past it the stream ends with a reconnection hint.' },
+  { env: 'UPSTREAM_ACK_TIMEOUT_MS', default: '10000', description: 'Milliseconds the upstream may take to answer `connection_init` with `connection_ack`.' },
+  { env: 'UPSTREAM_KEEPALIVE_MS', default: '12000', description: 'Interval of `ping` messages to a graphql-transport-ws upstream; 0 disables them.' },
+  { env: 'UPSTREAM_PONG_TIMEOUT_MS', default: '5000', description: 'Milliseconds a `pong` may take before the upstream is taken for dead (legacy protocol: grace after the server\'s `ka` rhythm); 0 disables the check.' },
+  { env: 'UPSTREAM_MAX_MESSAGE_BYTES', default: '16777216', description: 'Largest upstream message accepted (16 MiB); a larger one ends that stream with an `UPSTREAM_ERROR`.' },
   { env: 'PORT', default: '4000', description: 'TCP port to listen on (0 picks a free one).' },
   { env: 'HOST', default: '0.0.0.0', description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' },
   { env: 'PERSISTED_OPERATIONS', default: 'persisted-operations', description: 'Folder of the `.graphql` operations and the files `npm run register` generates; used by `register` and the server.' },
@@ -100,6 +119,13 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
       throw new ConfigError(`UPSTREAM_URL must start with ws:// or wss:// (graphql-ws), got "${upstreamUrl}".`);
     }
   }
+  const upstreamProtocol = (optional(env, 'UPSTREAM_PROTOCOL') ?? 'auto') as UpstreamProtocol;
+  if (!UPSTREAM_PROTOCOLS.includes(upstreamProtocol)) {
+    const hint = (upstreamProtocol as string) === 'graphql-ws'
+      ? ' ("graphql-ws" names both the graphql-ws library, which speaks graphql-transport-ws, and the legacy subprotocol of subscriptions-transport-ws.)'
+      : '';
+    throw new ConfigError(`UPSTREAM_PROTOCOL must be one of ${UPSTREAM_PROTOCOLS.join(', ')}, got "${upstreamProtocol}".${hint}`);
+  }
   const tlsCert = optional(env, 'TLS_CERT');
   const tlsKey = optional(env, 'TLS_KEY');
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
@@ -110,6 +136,12 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
   if (tls !== undefined && tlsCert !== undefined) throw new ConfigError(`TLS=${tls} conflicts with TLS_CERT: set one or the other.`);
   return {
     upstreamUrl,
+    upstreamProtocol,
+    upstreamConnectTimeoutMs: integer(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    upstreamAckTimeoutMs: integer(env, 'UPSTREAM_ACK_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    upstreamKeepAliveMs: integer(env, 'UPSTREAM_KEEPALIVE_MS', 12_000, 0, 3_600_000),
+    upstreamPongTimeoutMs: integer(env, 'UPSTREAM_PONG_TIMEOUT_MS', 5000, 0, 3_600_000),
+    upstreamMaxMessageBytes: integer(env, 'UPSTREAM_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, 1024, 1024 ** 3),
     port: integer(env, 'PORT', 4000, 0, 65_535),
     host: optional(env, 'HOST') ?? '0.0.0.0',
     persistedOperations: optional(env, 'PERSISTED_OPERATIONS') ?? 'persisted-operations',

@@ -13,7 +13,7 @@ import { loadOperations } from './operations/load.ts';
 import { createRegistry, type Registry } from './operations/registry.ts';
 import { watchOperations } from './operations/reload.ts';
 import { devCertificate, type DevCertificate } from './runtime/dev-cert.ts';
-import { NodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
+import { createNodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
 import { createStaticHandler, withStatic } from './runtime/static.ts';
 
 /** Where `npm run build:demo` writes the demo page (git-ignored). */
@@ -75,7 +75,16 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   try {
     const gateway = createGateway({
       registry,
-      upstream: { url: config.upstreamUrl ?? example!.url, webSocketImpl: NodeWebSocket },
+      upstream: {
+        url: config.upstreamUrl ?? example!.url,
+        webSocketImpl: createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes }),
+        protocol: config.upstreamProtocol,
+        connectTimeoutMs: config.upstreamConnectTimeoutMs,
+        connectionAckWaitTimeoutMs: config.upstreamAckTimeoutMs,
+        keepAliveMs: config.upstreamKeepAliveMs,
+        pongTimeoutMs: config.upstreamPongTimeoutMs,
+        maxMessageBytes: config.upstreamMaxMessageBytes,
+      },
       heartbeatMs: config.heartbeatMs,
       retryMs: config.retryMs,
       maxQueryStringBytes: config.maxQueryStringBytes,

@@ -6,6 +6,12 @@ describe('configuration', () => {
   it('has the documented defaults', () => {
     expect(readConfig({})).toEqual({
       upstreamUrl: undefined,
+      upstreamProtocol: 'auto',
+      upstreamConnectTimeoutMs: 10000,
+      upstreamAckTimeoutMs: 10000,
+      upstreamKeepAliveMs: 12000,
+      upstreamPongTimeoutMs: 5000,
+      upstreamMaxMessageBytes: 16777216,
       port: 4000,
       host: '0.0.0.0',
       persistedOperations: 'persisted-operations',
@@ -25,6 +31,9 @@ describe('configuration', () => {
     [{ HEARTBEAT_MS: '-1' }, 'HEARTBEAT_MS must be a whole number, got "-1".'],
     [{ UPSTREAM_URL: 'http://example.com/graphql' }, 'UPSTREAM_URL must start with ws:// or wss:// (graphql-ws), got "http://example.com/graphql".'],
     [{ UPSTREAM_URL: 'not a url' }, 'UPSTREAM_URL is not a URL: "not a url".'],
+    [{ UPSTREAM_PROTOCOL: 'graphql-ws' }, 'UPSTREAM_PROTOCOL must be one of auto, graphql-transport-ws, subscriptions-transport-ws, got "graphql-ws". ("graphql-ws" names both'],
+    [{ UPSTREAM_PROTOCOL: 'legacy' }, 'UPSTREAM_PROTOCOL must be one of auto, graphql-transport-ws, subscriptions-transport-ws, got "legacy".'],
+    [{ UPSTREAM_MAX_MESSAGE_BYTES: '10' }, 'UPSTREAM_MAX_MESSAGE_BYTES must be between 1024 and 1073741824, got 10.'],
     [{ TLS_CERT: 'cert.pem' }, 'TLS_KEY must be set too: TLS_CERT and TLS_KEY go together.'],
     [{ TLS: 'yes' }, 'TLS must be "self-signed" or "off", got "yes".'],
     [{ TLS: 'self-signed', TLS_CERT: 'c.pem', TLS_KEY: 'k.pem' }, 'TLS=self-signed conflicts with TLS_CERT: set one or the other.'],

@@ -15,9 +15,12 @@ conformanceSuite('node');
 describe('retry hints with injected randomness (an API option of createGateway, not a runtime setting)', () => {
   it('are exact: the first delay, doubled on a second failure, reset after a success', async () => {
     const port = await freePort();
-    const gw = await startGateway(`ws://127.0.0.1:${port}/graphql`, { heartbeatMs: 0, retryMs: 2000, random: () => 0.5 });
+    let clock = 0;
+    const gw = await startGateway(`ws://127.0.0.1:${port}/graphql`, { heartbeatMs: 0, retryMs: 2000, random: () => 0.5, now: () => clock });
     const first = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'A' } })}`);
     expect(await first.done()).toBe(':\n\n: upstream unavailable\nretry: 2000\n\n');
+    // A second failure in a row (once the first delay has passed) doubles the delay, so clients back off instead of hammering.
+    clock += 2000;
     const second = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'A' } })}`);
     expect(await second.done()).toBe(':\n\n: upstream unavailable\nretry: 4000\n\n');
     const upstream = await startUpstream({ port });

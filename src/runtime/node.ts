@@ -21,6 +21,27 @@ export class NodeWebSocket extends WebSocket {
   }
 }
 
+/**
+ * A `NodeWebSocket` (deflate off too) that refuses messages over `maxPayload` bytes while they
+ * arrive, before `ws` buffers them whole (the gateway checks every message's
+ * size too, on every runtime). `ws` reports that close as 1006 (it stops
+ * reading, so no close frame comes back); it is reported as 1009, "message
+ * too big", which is what happened.
+ */
+export function createNodeWebSocket(options: { maxPayload: number }): typeof NodeWebSocket {
+  return class LimitedWebSocket extends WebSocket {
+    #tooBig = false;
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { perMessageDeflate: false, maxPayload: options.maxPayload });
+    }
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'error' && (args[0] as { code?: unknown } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#tooBig = true;
+      if (event === 'close' && this.#tooBig) return super.emit(event, 1009, Buffer.from('Message too big'));
+      return super.emit(event, ...args);
+    }
+  };
+}
+
 export interface NodeServerOptions {
   /** PEM certificate and key: with them, HTTP/2 over TLS (HTTP/1.1 as fallback); without, plain HTTP/1.1. */
   tls?: { cert: string | Buffer; key: string | Buffer };
