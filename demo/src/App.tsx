@@ -1,11 +1,15 @@
 import { useMemo, useState } from 'react';
 import { useSubscription, type SubscriptionStatus } from 'subway/react';
-import type { ChatMessage, Symbol, Tick } from './operations.ts';
+import type { ResultOf } from 'subway/client';
+import type { Symbol as StockSymbol } from '../../persisted-operations/operations.ts';
 import { Multiplex } from './Multiplex.tsx';
 import { pageProtocol } from './protocol.ts';
 
 const ROOMS = ['lobby', 'dev', 'ops'];
-const SYMBOLS: Symbol[] = ['ACME', 'GLOBEX', 'INITECH', 'UMBRELLA'];
+type Tick = ResultOf<'Ticks'>['ticks'];
+type ChatMessage = ResultOf<'Chat'>['chat'];
+
+const SYMBOLS: StockSymbol[] = ['ACME', 'GLOBEX', 'INITECH', 'UMBRELLA'];
 
 export function StatusPill({ status }: { status: SubscriptionStatus }) {
   return (
@@ -89,7 +93,7 @@ function Sparkline({ points }: { points: number[] }) {
 }
 
 function TicksCard() {
-  const [symbols, setSymbols] = useState<Symbol[]>(['ACME', 'GLOBEX']);
+  const [symbols, setSymbols] = useState<StockSymbol[]>(['ACME', 'GLOBEX']);
   const [history, setHistory] = useState<Record<string, Tick[]>>({});
   const { status } = useSubscription(
     'Ticks',
@@ -102,7 +106,7 @@ function TicksCard() {
       },
     },
   );
-  const toggle = (s: Symbol) => setSymbols((cur) => (cur.includes(s) ? cur.filter((x) => x !== s) : SYMBOLS.filter((x) => x === s || cur.includes(x))));
+  const toggle = (s: StockSymbol) => setSymbols((cur) => (cur.includes(s) ? cur.filter((x) => x !== s) : SYMBOLS.filter((x) => x === s || cur.includes(x))));
   return (
     <Card title="Ticker" op={`Ticks(filter: {symbols: [${symbols.join(', ')}]})`} status={status} testId="ticks">
       <table className="ticks">

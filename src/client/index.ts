@@ -17,27 +17,30 @@ export { stableStringify } from './stable-json.ts';
 export interface OperationTypes {
   variables: unknown;
   result: unknown;
+  /** The operation's kind, when the map says (the generated one does): a `mutation` is left out of what a client may subscribe to. */
+  type?: 'query' | 'mutation' | 'subscription';
 }
 
 /**
- * A map from operation name (or id) to its types, e.g. the one `npm run
- * register` generates. An interface fits too (it needs no index signature):
- * constrain with `Ops extends OperationMap<Ops>`.
+ * A map from operation name to its types, such as the `Operations` interface
+ * that `npm run register` generates into `persisted-operations/operations.ts`.
+ * An interface fits too (it needs no index signature): constrain with
+ * `Ops extends OperationMap<Ops>`.
  */
-export type OperationMap<Ops = { [idOrName: string]: OperationTypes }> = { [K in keyof Ops]: OperationTypes };
+export type OperationMap<Ops = { [name: string]: OperationTypes }> = { [K in keyof Ops]: OperationTypes };
 
 /** The fallback when no map is registered: any id, object variables, unknown data. */
 export type UntypedOperations = { [idOrName: string]: { variables: Record<string, unknown> | undefined; result: unknown } };
 
 /**
- * Augment this interface once to type `subscribe` and `useSubscription` by a
- * generated operation map:
+ * Augment this interface once to type `subscribe`, `createClient` and
+ * `useSubscription` by the generated operation map: `operations` types the
+ * names, and the optional `operationIds` (`OperationIds` of the same file:
+ * hex and `sha256:` ids, and aliases) types every id like its name.
  *
  * ```ts
- * import type { Operations } from './generated/operations.ts';
- * declare module 'subway/client' {
- *   interface Register { operations: Operations }
- * }
+ * import type { OperationIds, Operations } from '../persisted-operations/operations.ts';
+ * declare module 'subway/client' { interface Register { operations: Operations; operationIds: OperationIds } }
  * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -45,6 +48,33 @@ export interface Register {}
 
 /** The registered operation map, or `UntypedOperations` when none is registered. */
 export type RegisteredOperations = Register extends { operations: infer O extends OperationMap<O> } ? O : UntypedOperations;
+
+/** The registered id → name map (`OperationIds`), or none. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type RegisteredOperationIds = Register extends { operationIds: infer I extends object } ? I : {};
+
+/** The names a client may run: every operation of the map but its mutations (the gateway serves no mutation over GET). */
+export type ServableName<Ops = RegisteredOperations> = { [K in keyof Ops]: Ops[K] extends { type: 'mutation' } ? never : K }[keyof Ops] & string;
+
+/** What `subscribe` and `useSubscription` take: a servable operation's name, or any id in `Ids` that names one. */
+export type OperationKey<Ops = RegisteredOperations, Ids = RegisteredOperationIds> =
+  | ServableName<Ops>
+  | ({ [I in keyof Ids]: Ids[I] extends ServableName<Ops> ? I : never }[keyof Ids] & string);
+
+/** The map's entry for an operation named by name or by id. */
+export type OperationOf<K, Ops = RegisteredOperations, Ids = RegisteredOperationIds> = K extends keyof Ops
+  ? Ops[K]
+  : K extends keyof Ids
+    ? Ids[K] extends keyof Ops
+      ? Ops[Ids[K]]
+      : never
+    : never;
+
+/** The variables of an operation named by name or by id. */
+export type VariablesOf<K, Ops = RegisteredOperations, Ids = RegisteredOperationIds> = OperationOf<K, Ops, Ids> extends { variables: infer V } ? V : never;
+
+/** The `data` of an operation's results, named by name or by id. */
+export type ResultOf<K, Ops = RegisteredOperations, Ids = RegisteredOperationIds> = OperationOf<K, Ops, Ids> extends { result: infer R } ? R : never;
 
 /** A GraphQL error as it travels in JSON. */
 export interface FormattedError {
@@ -159,22 +189,21 @@ function parseErrors(status: number, body: string): SubwayClientError {
  * const stop = subscribe('Clock', { intervalMs: 1000 }, { next: ({ data }) => console.log(data?.clock.iso) });
  * ```
  */
-export function subscribe<K extends keyof RegisteredOperations & string>(
-  idOrName: K,
-  variables: RegisteredOperations[K]['variables'],
-  sink: Sink<RegisteredOperations[K]['result']>,
-  options: SubscribeOptions = {},
-): () => void {
+export function subscribe<K extends OperationKey>(idOrName: K, variables: VariablesOf<K>, sink: Sink<ResultOf<K>>, options: SubscribeOptions = {}): () => void {
   return subscribeUntyped(idOrName, variables, sink as Sink<unknown>, options);
 }
 
-/** A client typed by an operation map, for apps that do not augment `Register`. */
-export interface Client<Ops extends OperationMap<Ops>> {
-  subscribe<K extends keyof Ops & string>(idOrName: K, variables: Ops[K]['variables'], sink: Sink<Ops[K]['result']>, options?: SubscribeOptions): () => void;
+/** A client typed by an operation map (and its ids), for apps that do not augment `Register`. */
+export interface Client<Ops extends OperationMap<Ops>, Ids = RegisteredOperationIds> {
+  subscribe<K extends OperationKey<Ops, Ids>>(idOrName: K, variables: VariablesOf<K, Ops, Ids>, sink: Sink<ResultOf<K, Ops, Ids>>, options?: SubscribeOptions): () => void;
 }
 
-/** Binds options (and an operation map's types) once: `createClient<Operations>({ url: 'https://gw.example/graphql' })`. */
-export function createClient<Ops extends OperationMap<Ops> = RegisteredOperations>(defaults: SubscribeOptions = {}): Client<Ops> {
+/**
+ * Binds options (and an operation map's types) once:
+ * `createClient<Operations, OperationIds>({ url: 'https://gw.example/graphql' })`.
+ * Without type arguments it takes the registered map.
+ */
+export function createClient<Ops extends OperationMap<Ops> = RegisteredOperations, Ids = RegisteredOperationIds>(defaults: SubscribeOptions = {}): Client<Ops, Ids> {
   return {
     subscribe: (idOrName, variables, sink, options) => subscribeUntyped(idOrName, variables, sink as Sink<unknown>, { ...defaults, ...options }),
   };

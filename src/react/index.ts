@@ -12,13 +12,25 @@ import {
   subscribe as subscribeTyped,
   SubwayClientError,
   type ExecutionResult,
-  type RegisteredOperations,
+  type OperationKey,
+  type ResultOf,
   type Sink,
   type SubscribeOptions,
+  type VariablesOf,
 } from '../client/index.ts';
 
 export { SubwayClientError } from '../client/index.ts';
-export type { ExecutionResult, OperationMap, Register, RegisteredOperations, SubscribeOptions } from '../client/index.ts';
+export type {
+  ExecutionResult,
+  OperationKey,
+  OperationMap,
+  Register,
+  RegisteredOperationIds,
+  RegisteredOperations,
+  ResultOf,
+  SubscribeOptions,
+  VariablesOf,
+} from '../client/index.ts';
 
 /** `connecting` until the stream opens (and again while EventSource reconnects), `open`, then `complete` or `error`. */
 export type SubscriptionStatus = 'connecting' | 'open' | 'complete' | 'error';
@@ -54,12 +66,12 @@ function resultError(result: ExecutionResult): SubwayClientError | undefined {
  * return <time>{status === 'open' ? data?.clock.iso : status}</time>;
  * ```
  */
-export function useSubscription<K extends keyof RegisteredOperations & string>(
+export function useSubscription<K extends OperationKey>(
   idOrName: K,
-  variables: RegisteredOperations[K]['variables'],
-  options: UseSubscriptionOptions<RegisteredOperations[K]['result']> = {},
-): SubscriptionState<RegisteredOperations[K]['result']> {
-  type Data = RegisteredOperations[K]['result'];
+  variables: VariablesOf<K>,
+  options: UseSubscriptionOptions<ResultOf<K>> = {},
+): SubscriptionState<ResultOf<K>> {
+  type Data = ResultOf<K>;
   const key = stableStringify(variables ?? null);
   const { url, withCredentials, EventSource, fetch, retryMs, onResult } = options;
   // The latest onResult without re-subscribing when a component passes a new arrow each render.
