@@ -16,9 +16,22 @@ import type { Gateway, RequestContext } from '../gateway.ts';
  * the upstream's frames are small JSON on a fast link.
  */
 export class NodeWebSocket extends WebSocket {
-  constructor(url: string | URL, protocols?: string | string[]) {
-    super(url, protocols, { perMessageDeflate: false });
+  constructor(url: string | URL, protocols?: string | string[], headers?: Record<string, string>) {
+    super(url, protocols, { perMessageDeflate: false, headers });
   }
+}
+
+/**
+ * A `ws` WebSocket class that sends these headers on the upgrade request
+ * (the forwarded `FORWARD_HEADERS`); browsers' and Workers' WebSocket
+ * constructors cannot, so this is Node's alone.
+ */
+export function nodeWebSocketWithHeaders(headers: Record<string, string>): typeof NodeWebSocket {
+  return class extends NodeWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, headers);
+    }
+  };
 }
 
 export interface NodeServerOptions {
@@ -28,6 +41,12 @@ export interface NodeServerOptions {
   port?: number;
   /** @default "0.0.0.0" */
   host?: string;
+  /**
+   * On close, how long streams that were sent their reconnection hint may take
+   * to flush before their connections are destroyed, in milliseconds.
+   * @default 1000
+   */
+  shutdownGraceMs?: number;
 }
 
 export interface NodeServer extends AsyncDisposable {
@@ -51,7 +70,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   const listener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const controller = new AbortController();
     res.once('close', () => controller.abort());
-    void adapter(req as never, res as never, { signal: controller.signal });
+    void adapter(req as never, res as never, { signal: controller.signal, clientAddress: req.socket.remoteAddress });
   };
   const server = options.tls
     ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener)
@@ -83,7 +102,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
       const force = setTimeout(() => {
         for (const s of sessions) s.destroy();
         if (server instanceof http.Server) server.closeAllConnections();
-      }, 1000);
+      }, options.shutdownGraceMs ?? 1000);
       await closed;
       clearTimeout(force);
     })());

@@ -26,6 +26,12 @@ export interface UpstreamOptions {
    * @default 12000
    */
   keepAliveMs?: number;
+  /**
+   * The `connection_init` payload (e.g. `{"headers": {"authorization": "…"}}`).
+   * Set per subscription by the gateway from `FORWARD_HEADERS` or its `connectionParams` hook.
+   * @default undefined (no payload)
+   */
+  connectionParams?: Record<string, unknown>;
 }
 
 /** How an upstream subscription ended, from the client's point of view. */
@@ -89,6 +95,7 @@ export function subscribeUpstream(
     url: options.url,
     webSocketImpl: options.webSocketImpl,
     lazy: true,
+    connectionParams: options.connectionParams,
     lazyCloseTimeout: 0,
     retryAttempts: 0,
     shouldRetry: () => false,
