@@ -10,7 +10,10 @@ import { createExampleSchema } from './example/schema.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { loadOperations } from './operations/load.ts';
 import { createRegistry, type Registry } from './operations/registry.ts';
-import { NodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
+import { combineInstrumentation } from './observability/instrumentation.ts';
+import { createJsonLog } from './observability/log.ts';
+import { createPrometheusMetrics } from './observability/prometheus.ts';
+import { NodeWebSocket, nodeWebSocketWithHeaders, serveNode, type NodeServer } from './runtime/node.ts';
 
 export interface RunningServer extends AsyncDisposable {
   readonly url: string;
@@ -30,19 +33,40 @@ async function readPem(name: string, path: string): Promise<Buffer> {
   }
 }
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export interface StartOptions {
+  /** Where JSON log lines go. @default a line on stdout */
+  log?: (line: string) => void;
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const registry = createRegistry(await loadOperations(config.persistedOperations));
   const tls = config.tlsCert && config.tlsKey
     ? { cert: await readPem('TLS_CERT', config.tlsCert), key: await readPem('TLS_KEY', config.tlsKey) }
     : undefined;
   const example = config.upstreamUrl ? undefined : await startGraphqlWsServer(createExampleSchema());
   try {
+    const metrics = createPrometheusMetrics();
+    const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
     const gateway = createGateway({
       registry,
-      upstream: { url: config.upstreamUrl ?? example!.url, webSocketImpl: NodeWebSocket },
+      upstream: { url: config.upstreamUrl ?? example!.url, webSocketImpl: NodeWebSocket, webSocketWithHeaders: nodeWebSocketWithHeaders },
       heartbeatMs: config.heartbeatMs,
+      forwardHeaders: config.forwardHeaders,
+      cors: { origins: config.corsOrigins },
+      maxSubscriptions: config.maxSubscriptions,
+      maxSubscriptionsPerClient: config.maxSubscriptionsPerClient,
+      trustProxyHeader: config.trustProxyHeader,
+      maxQueryStringBytes: config.maxQueryStringBytes,
+      maxVariablesBytes: config.maxVariablesBytes,
+      maxQueuedEvents: config.maxQueuedEvents,
+      maxQueuedBytes: config.maxQueuedBytes,
+      instrumentation: combineInstrumentation(
+        metrics.instrumentation,
+        config.logStreams ? createJsonLog({ write: log, logVariables: config.logVariables }) : undefined,
+      ),
+      metrics: metrics.render,
     });
-    const node = await serveNode(gateway, { port: config.port, host: config.host, tls });
+    const node = await serveNode(gateway, { port: config.port, host: config.host, tls, shutdownGraceMs: config.shutdownGraceMs });
     const close = async () => {
       await node.close();
       await example?.close();
