@@ -120,7 +120,10 @@ export function subscribeUpstream(
     // Sends `complete` for a running operation; with lazyCloseTimeout 0 the
     // lazy client then closes the socket (1000) as its last subscriber left.
     unsubscribe();
-    void client.dispose();
+    // dispose() awaits a connection still being made and rejects if that
+    // attempt fails; the subscription is gone, so that failure has no one to
+    // tell, but left unhandled it would crash the process.
+    Promise.resolve(client.dispose()).catch(() => {});
   };
   return { dispose, [Symbol.dispose]: dispose };
 }
