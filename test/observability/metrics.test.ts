@@ -108,5 +108,9 @@ describe('metrics and logs', () => {
     await server.gateway.dispose();
     expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
+    const refused = await fetch(`${server.url}/graphql${query({ id: 'Greetings', variables: { count: 2 } })}`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toEqual({ errors: [{ message: 'The gateway is shutting down.', extensions: { code: 'SHUTTING_DOWN' } }] });
   });
 });

@@ -5,11 +5,13 @@
  * reading (its kernel buffers fill first, then the gateway's queue).
  */
 import http from 'node:http';
+import http2 from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import { SLOW_CONSUMER_RESULT } from '../../src/sse/stream.ts';
 import { startGateway } from '../fixtures/gateway.ts';
 import { onTeardown } from '../fixtures/leftovers.ts';
-import { query } from '../fixtures/sse.ts';
+import { connectHttp2, query } from '../fixtures/sse.ts';
+import { testCertificate } from '../fixtures/tls.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 
 /** Opens an SSE request whose response is never read until `resume()`. */
@@ -66,6 +68,44 @@ describe('a client that does not read', () => {
     expect(JSON.parse(SLOW_CONSUMER_RESULT)).toEqual({
       errors: [{ message: 'The client did not read its events fast enough; the subscription was ended.', extensions: { code: 'SLOW_CONSUMER' } }],
     });
+  });
+
+  it('over HTTP/2, ends only the stalled stream; its sibling on the same session keeps streaming', async () => {
+    const upstream = await startUpstream();
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0, maxQueuedEvents: 64, maxQueuedBytes: 256 * 1024, tls: await testCertificate() });
+    const session = connectHttp2(gw.url);
+    const open = (symbol: string) => session.request({ ':path': `/graphql${query({ id: 'Ticks', variables: { symbol } })}`, accept: 'text/event-stream' });
+    const stalled = open('BURST');
+    stalled.pause();
+    const sibling = open('CALM');
+    let siblingText = '';
+    sibling.setEncoding('utf8').on('data', (c: string) => (siblingText += c));
+    await upstream.until(() => upstream.listeners('BURST') === 1 && upstream.listeners('CALM') === 1);
+
+    const symbol = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    while (upstream.listeners('BURST') === 1) {
+      if (sent >= 20_000) throw new Error('the gateway never ended the stalled stream');
+      for (let i = 0; i < 50; i++) upstream.publish('BURST', { symbol, price: sent++ });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await upstream.until(() => upstream.sockets === 1, 'the stalled stream’s upstream socket to close');
+    upstream.publish('CALM', { symbol: 'CALM', price: 1 });
+    await new Promise<void>((resolve) => {
+      const check = () => (siblingText.includes('"price":1') ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    expect(siblingText).toBe(':\n\nevent: next\ndata: {"data":{"ticks":{"symbol":"CALM","price":1}}}\n\n');
+
+    const text = await new Promise<string>((resolve) => {
+      let t = '';
+      stalled.setEncoding('utf8').on('data', (c: string) => (t += c));
+      stalled.once('end', () => resolve(t));
+      stalled.resume();
+    });
+    expect(text.endsWith(`event: next\ndata: ${SLOW_CONSUMER_RESULT}\n\nevent: complete\ndata:\n\n`)).toBe(true);
+    sibling.close(http2.constants.NGHTTP2_CANCEL);
+    await upstream.until(() => upstream.sockets === 0);
   });
 
   it('with the default bounds, does not end a client that reads, however fast the upstream publishes', async () => {
