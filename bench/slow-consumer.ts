@@ -6,7 +6,8 @@
  *
  * Starts a graphql-ws upstream in this process whose `burst` subscription
  * publishes EVENTS results as fast as graphql-js runs, and the gateway as a
- * child process (`src/cli/start.ts`, configured by the environment), so the
+ * child process (`src/cli/start.ts` via bench/gateway-with-gc.ts, so a full GC
+ * runs before the baseline is read; configured by the environment), so the
  * gateway's RSS (read from /proc/<pid>/status, Linux) is its own. A raw TCP
  * client sends one SSE request and never reads. Prints baseline, peak and
  * final RSS, and how the stream ended. Loopback only; bounded in time.
@@ -58,7 +59,7 @@ await writeFile(join(dir, MANIFEST_FILE), formatJson(bundle.manifest));
 await writeFile(join(dir, COMPANION_FILE), formatJson(bundle.companion));
 const upstream = await startGraphqlWsServer(schema);
 
-const child = spawn(process.execPath, ['src/cli/start.ts'], {
+const child = spawn(process.execPath, ['--expose-gc', 'bench/gateway-with-gc.ts'], {
   env: { ...process.env, HOST: '127.0.0.1', PORT: '0', UPSTREAM_URL: upstream.url, PERSISTED_OPERATIONS: dir, HEARTBEAT_MS: '0', LOG_STREAMS: 'true' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -80,6 +81,12 @@ const waitFor = async <T>(fn: () => T | undefined, what: string): Promise<T> => 
   }
 };
 const port = await waitFor(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1], 'the gateway to listen');
+/** Forces a full GC in the gateway and waits for it. */
+const collect = async () => {
+  const seen = stdout.split('gc done').length;
+  child.kill('SIGUSR2');
+  await waitFor(() => (stdout.split('gc done').length > seen ? true : undefined), 'a GC');
+};
 const rss = async () => Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
 const path = (count: number) => `/graphql?id=Burst&variables=${encodeURIComponent(JSON.stringify({ count, size: SIZE }))}`;
 const ends = () => stdout.split('\n').filter((l) => l.includes('"stream end"')).map((l) => JSON.parse(l) as { reason: string; events: number; bytes: number });
@@ -90,6 +97,7 @@ for (let i = 0; i < 5; i++) {
   if (!warmText.endsWith('event: complete\ndata:\n\n')) throw new Error(`warm-up burst did not complete: ${warmText.slice(-200)}`);
 }
 await new Promise((r) => setTimeout(r, 500));
+await collect();
 const baseline = await rss();
 
 // The stalled reader: sends its request, never reads a byte.
