@@ -232,8 +232,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         signals: [c.req.raw.signal, c.env?.signal],
         maxQueuedEvents: options.maxQueuedEvents,
         maxQueuedBytes: options.maxQueuedBytes,
+        // The slot is held until nothing of the stream is: a client that stopped
+        // reading keeps its queued bytes, so it keeps counting against the limits.
+        onReleased: release,
         onEnd(why, totals) {
-          release();
           const end: StreamEndReason = why === 'client-gone' || why === 'shutdown' || why === 'slow-consumer' ? why : (reason ?? 'complete');
           hooks.onStreamEnd({ ...info, reason: end, durationMs: now() - started, events: totals.events, bytes: totals.bytes });
         },

@@ -72,6 +72,12 @@ export interface EventStreamOptions {
   maxQueuedBytes?: number;
   /** Called once when the stream ends, after the producer's teardown ran. */
   onEnd?(reason: EndReason, totals: StreamTotals): void;
+  /**
+   * Called once when nothing of the stream is held any more: its last bytes
+   * were handed to the consumer, or the consumer went away. Later than `onEnd`
+   * for a client that has not read its last events yet.
+   */
+  onReleased?(): void;
 }
 
 function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
@@ -106,6 +112,15 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
   /** The consumer asked for data (a pull) and got none yet. */
   let demand = false;
 
+  let released = false;
+  /** Nothing is held for the consumer any more. */
+  const release = () => {
+    if (released) return;
+    released = true;
+    for (const off of listeners) off();
+    options.onReleased?.();
+  };
+
   const close = () => {
     if (closed) return;
     closed = true;
@@ -114,6 +129,7 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     } catch {
       // Already closed or errored by the consumer: nothing left to flush.
     }
+    release();
   };
 
   const dropQueue = () => {
@@ -126,7 +142,6 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     if (finished) return;
     finished = true;
     if (heartbeat !== undefined) options.timers.clearInterval(heartbeat);
-    for (const off of listeners) off();
     try {
       teardown?.();
     } finally {
@@ -137,6 +152,7 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
       } else if (queue.length === 0) close();
       else closeWhenDrained = true;
       options.onEnd?.(reason, totals);
+      if (closeStream === 'no') release();
     }
   };
 
@@ -204,7 +220,12 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
             options.onEnd?.('client-gone', totals);
             return;
           }
-          const onAbort = () => finish('client-gone', 'now');
+          const onAbort = () => {
+            if (!finished) return finish('client-gone', 'now');
+            // Ended already, with bytes still held for a client that is now gone.
+            dropQueue();
+            close();
+          };
           signal.addEventListener('abort', onAbort, { once: true });
           listeners.push(() => signal.removeEventListener('abort', onAbort));
         }
@@ -229,7 +250,10 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
         if (closeWhenDrained) close();
       },
       cancel() {
-        finish('client-gone', 'no');
+        if (!finished) return finish('client-gone', 'no');
+        dropQueue();
+        closed = true;
+        release();
       },
     },
     { highWaterMark: 0 },

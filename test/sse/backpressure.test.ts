@@ -16,11 +16,12 @@ import { startUpstream } from '../fixtures/upstream.ts';
 
 /** Opens an SSE request whose response is never read until `resume()`. */
 function openStalled(url: string) {
-  return new Promise<{ res: http.IncomingMessage; resume(): Promise<string> }>((resolve, reject) => {
+  return new Promise<{ res: http.IncomingMessage; resume(): Promise<string>; destroy(): void }>((resolve, reject) => {
     const req = http.get(url, { headers: { accept: 'text/event-stream' }, agent: false }, (res) => {
       res.pause();
       resolve({
         res,
+        destroy: () => req.destroy(),
         resume: () =>
           new Promise<string>((done, fail) => {
             let text = '';
@@ -40,7 +41,7 @@ function openStalled(url: string) {
 describe('a client that does not read', () => {
   it('has its stream ended with SLOW_CONSUMER once its queue is full, and its upstream subscription closed', async () => {
     const upstream = await startUpstream();
-    const gw = await startGateway(upstream.url, { heartbeatMs: 0, maxQueuedEvents: 64, maxQueuedBytes: 256 * 1024 });
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0, maxQueuedEvents: 64, maxQueuedBytes: 256 * 1024, maxSubscriptions: 1 });
     const stalled = await openStalled(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'BURST' } })}`);
     expect(stalled.res.statusCode).toBe(200);
     await upstream.until(() => upstream.listeners('BURST') === 1);
@@ -57,6 +58,8 @@ describe('a client that does not read', () => {
     await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
     await upstream.until(() => gw.gateway.stats().streams === 0 && gw.gateway.stats().upstreamConnections === 0);
     expect(upstream.received.filter((m) => m.type === 'complete')).toHaveLength(1);
+    // What it has not read still counts against the limits: no way around them by not reading.
+    expect((await fetch(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'NEXT' } })}`)).status).toBe(429);
 
     // Reading now drains what was held, then the final error and complete.
     const text = await stalled.resume();
@@ -65,9 +68,37 @@ describe('a client that does not read', () => {
     // Events arrive in order, without gaps, up to the one that did not fit.
     expect(prices).toEqual(prices.map((_, i) => i));
     expect(prices.length).toBeLessThan(sent);
+    // Drained: the slot is free.
+    const next = await fetch(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'NEXT' } })}`);
+    expect(next.status).toBe(200);
+    await next.body!.cancel();
     expect(JSON.parse(SLOW_CONSUMER_RESULT)).toEqual({
       errors: [{ message: 'The client did not read its events fast enough; the subscription was ended.', extensions: { code: 'SLOW_CONSUMER' } }],
     });
+  });
+
+  it('frees the slot of a stalled client that goes away without reading', async () => {
+    const upstream = await startUpstream();
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0, maxQueuedEvents: 64, maxQueuedBytes: 256 * 1024, maxSubscriptions: 1 });
+    const stalled = await openStalled(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'BURST' } })}`);
+    await upstream.until(() => upstream.listeners('BURST') === 1);
+    const symbol = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    while (upstream.listeners('BURST') === 1) {
+      if (sent >= 20_000) throw new Error('the gateway never ended the stalled stream');
+      for (let i = 0; i < 50; i++) upstream.publish('BURST', { symbol, price: sent++ });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await upstream.until(() => upstream.sockets === 0);
+    expect((await fetch(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'NEXT' } })}`)).status).toBe(429);
+    stalled.destroy();
+    for (;;) {
+      const res = await fetch(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'NEXT' } })}`);
+      if (res.status === 200) break;
+      expect(res.status).toBe(429);
+      await res.body!.cancel();
+      await new Promise((r) => setTimeout(r, 10));
+    }
   });
 
   it('over HTTP/2, ends only the stalled stream; its sibling on the same session keeps streaming', async () => {
