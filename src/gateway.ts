@@ -212,7 +212,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         : Object.keys(forwarded).length > 0
           ? { headers: forwarded }
           : undefined;
-      // The client may have gone, or the gateway begun to stop, while the hook ran.
+      // The gateway may have begun to stop while the hook ran (a client that left meanwhile is noticed by its stream).
       if (disposed) throw new SubwayError('SHUTTING_DOWN', 503, 'The gateway is shutting down.', { headers: { 'retry-after': '1' } });
       const webSocketImpl = upstream.webSocketWithHeaders && Object.keys(forwarded).length > 0 ? upstream.webSocketWithHeaders(forwarded) : upstream.webSocketImpl;
       upstreamOptions = { ...upstream, webSocketImpl, connectionParams };
