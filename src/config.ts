@@ -49,6 +49,28 @@ export interface ServerConfig {
   maxQueryStringBytes: number;
   /** Serve `GET /operations`. @default true */
   listOperations: boolean;
+  /** Request headers passed upstream (lower-case). @default [] */
+  forwardHeaders: string[];
+  /** Origins allowed cross-origin access (with credentials), or `["*"]`. @default [] */
+  corsOrigins: string[];
+  /** Most subscriptions open at once. @default 10000 */
+  maxSubscriptions: number;
+  /** Most subscriptions per client; 0 is off. @default 0 */
+  maxSubscriptionsPerClient: number;
+  /** Header a trusted proxy puts the client's address in. @default undefined */
+  trustProxyHeader: string | undefined;
+  /** Largest variables JSON, in bytes. @default 65536 */
+  maxVariablesBytes: number;
+  /** Most events queued for a client that does not read. @default 4096 */
+  maxQueuedEvents: number;
+  /** Most bytes queued for a client that does not read. @default 1048576 */
+  maxQueuedBytes: number;
+  /** Milliseconds streams get to flush on shutdown before connections are destroyed. @default 1000 */
+  shutdownGraceMs: number;
+  /** One JSON line per stream start and end on stdout. @default true */
+  logStreams: boolean;
+  /** Include variables in stream start lines. @default false */
+  logVariables: boolean;
 }
 
 export interface Setting {
@@ -76,6 +98,17 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'TLS', default: '(unset: self-signed for the embedded example)', description: '`self-signed`: HTTP/2 over TLS with a development certificate for localhost, made once in `.dev-certs/` and reused. `off`: plain HTTP/1.1. Unset: `self-signed` when `UPSTREAM_URL` is unset and there is no `TLS_CERT`, otherwise TLS only with `TLS_CERT`/`TLS_KEY`.' },
   { env: 'MAX_QUERY_STRING_BYTES', default: '8192', description: 'Longest query string served on `GET /graphql`, in bytes; longer gets 414 (send `POST` with a JSON body instead). Keep it under your CDN\'s URL limit (Cloudflare: 16 KiB).' },
   { env: 'OPERATIONS_LIST', default: 'on', description: '`on` serves `GET /operations` (the registered operations, their ids, kinds and variable types); `off` answers 404.' },
+  { env: 'FORWARD_HEADERS', default: '(unset: none)', description: 'Comma-separated request headers passed upstream, e.g. `authorization,cookie`: in the `connection_init` payload as `{"headers":{...}}` and on the WebSocket upgrade request. Nothing else of the client request reaches the upstream.' },
+  { env: 'CORS_ORIGINS', default: '(unset: no cross-origin access)', description: 'Comma-separated origins (`https://app.example.com`) that may read streams cross-origin, with credentials; requests from other origins get 403. `*` allows any origin, never with credentials.' },
+  { env: 'MAX_SUBSCRIPTIONS', default: '10000', description: 'Most subscriptions (streams, each with its upstream socket) open at once; past it, 429 with `Retry-After`.' },
+  { env: 'MAX_SUBSCRIPTIONS_PER_CLIENT', default: '0', description: 'Most subscriptions one client address may hold; past it, 429 with `Retry-After`. 0 turns the per-client limit off.' },
+  { env: 'TRUST_PROXY_HEADER', default: '(unset: peer address)', description: 'Header your proxy or CDN puts the client address in, e.g. `x-forwarded-for` (its last value is used) or `cf-connecting-ip`. Set it only when clients cannot reach subway directly.' },
+  { env: 'MAX_VARIABLES_BYTES', default: '65536', description: 'Largest `variables` JSON accepted (GET or POST), in UTF-8 bytes; larger is a 413.' },
+  { env: 'MAX_QUEUED_EVENTS', default: '4096', description: 'Events held for a client that does not read; one more ends its stream with a `SLOW_CONSUMER` error.' },
+  { env: 'MAX_QUEUED_BYTES', default: '1048576', description: 'Bytes held for a client that does not read; past it, its stream ends with a `SLOW_CONSUMER` error.' },
+  { env: 'SHUTDOWN_GRACE_MS', default: '1000', description: 'On `SIGTERM`/`SIGINT`, milliseconds streams get to flush their reconnection hint before connections are destroyed.' },
+  { env: 'LOG_STREAMS', default: 'true', description: 'One JSON line on stdout per stream start and end (operation, duration, events, bytes, end reason). `false` turns them off.' },
+  { env: 'LOG_VARIABLES', default: 'false', description: 'Include each stream\'s variables in its start line. Off by default: variables may hold personal data.' },
 ];
 
 /** Prints SETTINGS as the README's Markdown table. */
@@ -93,12 +126,48 @@ function integer(env: Record<string, string | undefined>, name: string, fallback
   return value;
 }
 
-function onOff(env: Record<string, string | undefined>, name: string, fallback: boolean): boolean {
+/** A two-valued setting; `words` are its [true, false] spellings, the first of each named in the error. */
+function flag(env: Record<string, string | undefined>, name: string, fallback: boolean, words: [string[], string[]]): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
-  if (raw === 'on' || raw === 'true' || raw === '1') return true;
-  if (raw === 'off' || raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`${name} must be on or off, got "${env[name]}".`);
+  if (words[0].includes(raw)) return true;
+  if (words[1].includes(raw)) return false;
+  throw new ConfigError(`${name} must be ${words[0][0]} or ${words[1][0]}, got "${env[name]}".`);
+}
+
+const onOff = (env: Record<string, string | undefined>, name: string, fallback: boolean) =>
+  flag(env, name, fallback, [['on', 'true', '1'], ['off', 'false', '0']]);
+const boolean = (env: Record<string, string | undefined>, name: string, fallback: boolean) =>
+  flag(env, name, fallback, [['true', '1', 'on'], ['false', '0', 'off']]);
+
+function list(env: Record<string, string | undefined>, name: string): string[] {
+  return [...new Set((env[name] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== ''))];
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+function headerList(env: Record<string, string | undefined>, name: string): string[] {
+  const names = [...new Set(list(env, name).map((h) => h.toLowerCase()))];
+  for (const h of names) if (!HEADER_NAME.test(h)) throw new ConfigError(`${name}: "${h}" is not a header name.`);
+  return names;
+}
+
+function origins(env: Record<string, string | undefined>): string[] {
+  const values = list(env, 'CORS_ORIGINS');
+  if (values.includes('*')) {
+    if (values.length > 1) throw new ConfigError('CORS_ORIGINS: "*" cannot be combined with listed origins.');
+    return values;
+  }
+  for (const v of values) {
+    let url: URL | undefined;
+    try {
+      url = new URL(v);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin !== v) throw new ConfigError(`CORS_ORIGINS: "${v}" is not an origin like https://app.example.com (scheme, host, optional port, no path).`);
+  }
+  return values;
 }
 
 function optional(env: Record<string, string | undefined>, name: string): string | undefined {
@@ -152,5 +221,16 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
     tls,
     maxQueryStringBytes: integer(env, 'MAX_QUERY_STRING_BYTES', 8192, 256, 65_536),
     listOperations: onOff(env, 'OPERATIONS_LIST', true),
+    forwardHeaders: headerList(env, 'FORWARD_HEADERS'),
+    corsOrigins: origins(env),
+    maxSubscriptions: integer(env, 'MAX_SUBSCRIPTIONS', 10_000, 1, 10_000_000),
+    maxSubscriptionsPerClient: integer(env, 'MAX_SUBSCRIPTIONS_PER_CLIENT', 0, 0, 10_000_000),
+    trustProxyHeader: headerList(env, 'TRUST_PROXY_HEADER')[0],
+    maxVariablesBytes: integer(env, 'MAX_VARIABLES_BYTES', 65_536, 2, 1_048_576),
+    maxQueuedEvents: integer(env, 'MAX_QUEUED_EVENTS', 4096, 1, 10_000_000),
+    maxQueuedBytes: integer(env, 'MAX_QUEUED_BYTES', 1_048_576, 1024, 1_073_741_824),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 1000, 0, 600_000),
+    logStreams: boolean(env, 'LOG_STREAMS', true),
+    logVariables: boolean(env, 'LOG_VARIABLES', false),
   };
 }

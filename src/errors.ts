@@ -28,6 +28,20 @@ export type ErrorCode =
   | 'SHUTTING_DOWN'
   /** The upstream GraphQL server refused or failed the operation. */
   | 'UPSTREAM_ERROR'
+  /** The variables are larger than the gateway accepts (413). */
+  | 'VARIABLES_TOO_LARGE'
+  /** The gateway serves as many subscriptions as it is allowed to (429, `Retry-After`). */
+  | 'SUBSCRIPTION_LIMIT'
+  /** This client has as many subscriptions open as it is allowed to (429, `Retry-After`). */
+  | 'CLIENT_SUBSCRIPTION_LIMIT'
+  /** The request's `Origin` is not in the gateway's CORS allow-list (403). */
+  | 'ORIGIN_NOT_ALLOWED'
+  /** The client stopped reading; its stream was ended (a final `next`, never an HTTP status). */
+  | 'SLOW_CONSUMER'
+  /** A `connectionParams` hook refused the request: no or bad credentials (401). */
+  | 'UNAUTHENTICATED'
+  /** A `connectionParams` hook refused the request: credentials without the right (403). */
+  | 'FORBIDDEN'
   /** Something unexpected went wrong inside the gateway. */
   | 'INTERNAL_SERVER_ERROR';
 

@@ -13,11 +13,14 @@ import { loadOperations } from './operations/load.ts';
 import { createRegistry, type Registry } from './operations/registry.ts';
 import { watchOperations } from './operations/reload.ts';
 import { devCertificate, type DevCertificate } from './runtime/dev-cert.ts';
-import { createNodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
 import { createStaticHandler, withStatic } from './runtime/static.ts';
 
 /** Where `npm run build:demo` writes the demo page (git-ignored). */
 export const DEMO_DIR = fileURLToPath(new URL('../demo/dist/', import.meta.url));
+import { combineInstrumentation } from './observability/instrumentation.ts';
+import { createJsonLog } from './observability/log.ts';
+import { createPrometheusMetrics } from './observability/prometheus.ts';
+import { createNodeWebSocket, serveNode, type NodeServer } from './runtime/node.ts';
 
 export interface RunningServer extends AsyncDisposable {
   readonly url: string;
@@ -58,6 +61,8 @@ export interface StartOptions {
   devCertDir?: string;
   /** Where the built demo page is. @default DEMO_DIR */
   demoDir?: string;
+  /** Where JSON log lines go. @default a line on stdout */
+  log?: (line: string) => void;
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
@@ -73,11 +78,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const demo = !config.upstreamUrl && (await exists(`${demoDir}/index.html`));
   const example = config.upstreamUrl ? undefined : await startGraphqlWsServer(createExampleSchema());
   try {
+    const metrics = createPrometheusMetrics();
+    const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
     const gateway = createGateway({
       registry,
       upstream: {
         url: config.upstreamUrl ?? example!.url,
         webSocketImpl: createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes }),
+        webSocketWithHeaders: (headers) => createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes, headers }),
         protocol: config.upstreamProtocol,
         connectTimeoutMs: config.upstreamConnectTimeoutMs,
         connectionAckWaitTimeoutMs: config.upstreamAckTimeoutMs,
@@ -87,11 +95,29 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
       heartbeatMs: config.heartbeatMs,
       retryMs: config.retryMs,
-      maxQueryStringBytes: config.maxQueryStringBytes,
       listOperations: config.listOperations,
+      forwardHeaders: config.forwardHeaders,
+      cors: { origins: config.corsOrigins },
+      maxSubscriptions: config.maxSubscriptions,
+      maxSubscriptionsPerClient: config.maxSubscriptionsPerClient,
+      trustProxyHeader: config.trustProxyHeader,
+      maxQueryStringBytes: config.maxQueryStringBytes,
+      maxVariablesBytes: config.maxVariablesBytes,
+      maxQueuedEvents: config.maxQueuedEvents,
+      maxQueuedBytes: config.maxQueuedBytes,
+      instrumentation: combineInstrumentation(
+        metrics.instrumentation,
+        config.logStreams ? createJsonLog({ write: log, logVariables: config.logVariables }) : undefined,
+      ),
+      metrics: metrics.render,
     });
     const served = demo ? withStatic(gateway, createStaticHandler(demoDir)) : gateway;
-    const node = await serveNode(served, { port: config.port, host: config.host, tls: tls && { cert: tls.cert, key: tls.key } });
+    const node = await serveNode(served, {
+      port: config.port,
+      host: config.host,
+      tls: tls && { cert: tls.cert, key: tls.key },
+      shutdownGraceMs: config.shutdownGraceMs,
+    });
     const onReload = options.onReload ?? ((result) => {
       if ('error' in result) console.error(`subway: kept the previous operations: ${(result.error as Error).message ?? result.error}`);
       else console.log(`subway: reloaded ${result.registry.operations.length} persisted operations from ${config.persistedOperations}`);

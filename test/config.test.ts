@@ -22,7 +22,33 @@ describe('configuration', () => {
       tls: undefined,
       maxQueryStringBytes: 8192,
       listOperations: true,
+      forwardHeaders: [],
+      corsOrigins: [],
+      maxSubscriptions: 10000,
+      maxSubscriptionsPerClient: 0,
+      trustProxyHeader: undefined,
+      maxVariablesBytes: 65536,
+      maxQueuedEvents: 4096,
+      maxQueuedBytes: 1048576,
+      shutdownGraceMs: 1000,
+      logStreams: true,
+      logVariables: false,
     });
+  });
+
+  it('reads the hardening settings', () => {
+    const config = readConfig({
+      FORWARD_HEADERS: 'Authorization, cookie,authorization',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      MAX_SUBSCRIPTIONS_PER_CLIENT: '50',
+      TRUST_PROXY_HEADER: 'X-Forwarded-For',
+      LOG_STREAMS: 'false',
+    });
+    expect(config.forwardHeaders).toEqual(['authorization', 'cookie']);
+    expect(config.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(config.maxSubscriptionsPerClient).toBe(50);
+    expect(config.trustProxyHeader).toBe('x-forwarded-for');
+    expect(config.logStreams).toBe(false);
   });
 
   it.each([
@@ -39,6 +65,11 @@ describe('configuration', () => {
     [{ TLS: 'self-signed', TLS_CERT: 'c.pem', TLS_KEY: 'k.pem' }, 'TLS=self-signed conflicts with TLS_CERT: set one or the other.'],
     [{ MAX_QUERY_STRING_BYTES: '100' }, 'MAX_QUERY_STRING_BYTES must be between 256 and 65536, got 100.'],
     [{ OPERATIONS_LIST: 'maybe' }, 'OPERATIONS_LIST must be on or off, got "maybe".'],
+    [{ CORS_ORIGINS: '*,https://a.example' }, 'CORS_ORIGINS: "*" cannot be combined with listed origins.'],
+    [{ CORS_ORIGINS: 'https://a.example/app' }, 'CORS_ORIGINS: "https://a.example/app" is not an origin like https://app.example.com (scheme, host, optional port, no path).'],
+    [{ FORWARD_HEADERS: 'authorization,bad header' }, 'FORWARD_HEADERS: "bad header" is not a header name.'],
+    [{ MAX_SUBSCRIPTIONS: '0' }, 'MAX_SUBSCRIPTIONS must be between 1 and 10000000, got 0.'],
+    [{ LOG_STREAMS: 'yes' }, 'LOG_STREAMS must be true or false, got "yes".'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });

@@ -131,7 +131,7 @@ describe('POST /graphql and the query-string limit', () => {
     expect(refused.status).toBe(414);
     const length = url.length - url.indexOf('?') - 1;
     expect(await refused.json()).toEqual({
-      errors: [{ message: `The query string is ${length} bytes, over the limit of 8192: send the request as POST with a JSON body.`, extensions: { code: 'URI_TOO_LONG' } }],
+      errors: [{ message: `The query string is ${length} bytes, over the limit of 8192: send the request as POST with a JSON body.`, extensions: { code: 'URI_TOO_LONG', limit: 8192 } }],
     });
     expect(upstream.connections).toBe(0);
 

@@ -28,9 +28,18 @@ try {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: closing streams and shutting down`);
-    const timer = setTimeout(() => process.exit(1), 10_000);
+    // Bounded: streams get SHUTDOWN_GRACE_MS to flush, then connections are
+    // destroyed; if closing still hangs (it should not), exit with 1 anyway.
+    const timer = setTimeout(() => {
+      console.error(`subway: shutdown did not finish within ${config.shutdownGraceMs + 5000} ms; exiting`);
+      process.exit(1);
+    }, config.shutdownGraceMs + 5000);
     timer.unref();
-    server.close().then(() => process.exit(0), (err) => {
+    const streams = server.gateway.stats().streams;
+    server.close().then(() => {
+      console.log(`shut down: ${streams} streams ended with a reconnection hint`);
+      process.exit(0);
+    }, (err) => {
       console.error(err);
       process.exit(1);
     });

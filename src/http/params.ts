@@ -27,15 +27,6 @@ export interface RequestFields {
 }
 
 /** The query string is longer than the configured limit (414). */
-export function checkQueryStringLength(url: string, maxBytes: number): void {
-  const at = url.indexOf('?');
-  // A URL's query is percent-encoded ASCII: its length is its size in bytes.
-  const length = at < 0 ? 0 : url.length - at - 1;
-  if (length > maxBytes) {
-    throw new SubwayError('URI_TOO_LONG', 414, `The query string is ${length} bytes, over the limit of ${maxBytes}: send the request as POST with a JSON body.`);
-  }
-}
-
 function parseJsonParam(name: string, raw: string): unknown {
   try {
     return JSON.parse(raw);

@@ -3,7 +3,7 @@
  * looked up on every request. Runtime-agnostic (no filesystem): a Node server
  * reads the bundle from disk, a Worker imports it at build time.
  */
-import { buildSchema, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type VariableDefinitionNode } from 'graphql';
+import { GraphQLSchema, buildSchema, parse, specifiedScalarTypes, type DocumentNode, type OperationDefinitionNode, type VariableDefinitionNode } from 'graphql';
 import { SubwayError } from '../errors.ts';
 import { bareHash } from './aliases.ts';
 import type { OperationBundle, OperationType } from './manifest.ts';
@@ -89,9 +89,11 @@ export function createRegistry(bundle: OperationBundle, options: RegistryOptions
   }
   let inputSchema: GraphQLSchema;
   try {
-    inputSchema = options.assumeValidInputSchema
-      ? buildSchema(bundle.companion.inputSchema, { assumeValidSDL: true, assumeValid: true })
-      : buildSchema(bundle.companion.inputSchema);
+    const sdlOptions = options.assumeValidInputSchema ? { assumeValidSDL: true, assumeValid: true } : undefined;
+    const built = buildSchema(bundle.companion.inputSchema, sdlOptions).toConfig();
+    // graphql-js keeps only the types a schema reaches: with no input type
+    // using Int (say), `$count: Int!` would not resolve. Keep every built-in scalar.
+    inputSchema = new GraphQLSchema({ ...built, types: [...built.types, ...specifiedScalarTypes], assumeValid: options.assumeValidInputSchema ?? false });
   } catch (err) {
     startupError(`The input schema in subway.json does not build: ${(err as Error).message}`);
   }

@@ -16,23 +16,26 @@ import type { Gateway, RequestContext } from '../gateway.ts';
  * the upstream's frames are small JSON on a fast link.
  */
 export class NodeWebSocket extends WebSocket {
-  constructor(url: string | URL, protocols?: string | string[]) {
-    super(url, protocols, { perMessageDeflate: false });
+  constructor(url: string | URL, protocols?: string | string[], headers?: Record<string, string>) {
+    super(url, protocols, { perMessageDeflate: false, headers });
   }
 }
 
 /**
- * A `NodeWebSocket` (deflate off too) that refuses messages over `maxPayload` bytes while they
- * arrive, before `ws` buffers them whole (the gateway checks every message's
- * size too, on every runtime). `ws` reports that close as 1006 (it stops
- * reading, so no close frame comes back); it is reported as 1009, "message
- * too big", which is what happened.
+ * A `NodeWebSocket` (deflate off too) that can refuse messages over
+ * `maxPayload` bytes while they arrive, before `ws` buffers them whole (the
+ * gateway checks every message's size too, on every runtime), and can send
+ * `headers` on the upgrade request (the forwarded `FORWARD_HEADERS`; browsers'
+ * and Workers' WebSocket constructors cannot, so this is Node's alone).
+ * `ws` reports a refused message's close as 1006 (it stops reading, so no
+ * close frame comes back); it is reported as 1009, "message too big", which
+ * is what happened.
  */
-export function createNodeWebSocket(options: { maxPayload: number }): typeof NodeWebSocket {
+export function createNodeWebSocket(options: { maxPayload?: number; headers?: Record<string, string> }): typeof NodeWebSocket {
   return class LimitedWebSocket extends WebSocket {
     #tooBig = false;
     constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { perMessageDeflate: false, maxPayload: options.maxPayload });
+      super(url, protocols, { perMessageDeflate: false, maxPayload: options.maxPayload, headers: options.headers });
     }
     override emit(event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'error' && (args[0] as { code?: unknown } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#tooBig = true;
@@ -42,6 +45,9 @@ export function createNodeWebSocket(options: { maxPayload: number }): typeof Nod
   };
 }
 
+/** A `NodeWebSocket` that sends these headers on the upgrade request. */
+export const nodeWebSocketWithHeaders = (headers: Record<string, string>): typeof NodeWebSocket => createNodeWebSocket({ headers });
+
 export interface NodeServerOptions {
   /** PEM certificate and key: with them, HTTP/2 over TLS (HTTP/1.1 as fallback); without, plain HTTP/1.1. */
   tls?: { cert: string | Buffer; key: string | Buffer };
@@ -49,6 +55,12 @@ export interface NodeServerOptions {
   port?: number;
   /** @default "0.0.0.0" */
   host?: string;
+  /**
+   * On close, how long streams that were sent their reconnection hint may take
+   * to flush before their connections are destroyed, in milliseconds.
+   * @default 1000
+   */
+  shutdownGraceMs?: number;
 }
 
 export interface NodeServer extends AsyncDisposable {
@@ -72,7 +84,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   const listener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const controller = new AbortController();
     res.once('close', () => controller.abort());
-    void adapter(req as never, res as never, { signal: controller.signal });
+    void adapter(req as never, res as never, { signal: controller.signal, clientAddress: req.socket.remoteAddress });
   };
   const server = options.tls
     ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener)
@@ -104,7 +116,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
       const force = setTimeout(() => {
         for (const s of sessions) s.destroy();
         if (server instanceof http.Server) server.closeAllConnections();
-      }, 1000);
+      }, options.shutdownGraceMs ?? 1000);
       await closed;
       clearTimeout(force);
     })());

@@ -131,11 +131,12 @@ export interface SubscribePayload {
 
 /**
  * What `auto` learned about an upstream it had to fall back on: the protocol
- * that worked, offered alone next time (keyed by the options object, so one
- * gateway's knowledge dies with it), until a connection offering it alone
- * fails before its `connection_ack`.
+ * that worked, offered alone next time, until a connection offering it alone
+ * fails before its `connection_ack`. Keyed by the upstream URL (one entry per
+ * upstream, so it stays small): the gateway builds per-request options (a
+ * WebSocket that forwards headers), so the options object is no key.
  */
-const learned = new WeakMap<UpstreamOptions, string>();
+const learned = new Map<string, string>();
 
 /** Close codes by which a server rejects the subprotocol it was given. */
 const PROTOCOL_REJECTED = new Set([1002, 4406]);
@@ -149,7 +150,7 @@ function offerFor(options: UpstreamOptions): string[] {
     case 'subscriptions-transport-ws':
       return [LEGACY_WS];
     default: {
-      const known = learned.get(options);
+      const known = learned.get(options.url);
       return known ? [known] : [TRANSPORT_WS, LEGACY_WS];
     }
   }
@@ -238,7 +239,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
         if (acked || current !== self) return;
         acked = true;
         clear('ack');
-        if (auto && offer.length === 1) learned.set(options, offer[0]!);
+        if (auto && offer.length === 1) learned.set(options.url, offer[0]!);
         if (!connected && !disposed && !ended) {
           connected = true;
           handlers.onConnected?.();
@@ -314,7 +315,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
       clear('live');
       // What was learned may be stale (the upstream was redeployed speaking
       // the other protocol): any failure before the ack forgets it.
-      if (!acked && !disposed && auto && offer.length === 1 && current === self) learned.delete(options);
+      if (!acked && !disposed && auto && offer.length === 1 && current === self) learned.delete(options.url);
       const rejected = !acked && driver !== undefined && PROTOCOL_REJECTED.has(event.code);
       if (rejected && auto && current === self && !ended && !disposed) {
         if (mayFallBack) {

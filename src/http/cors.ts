@@ -1,0 +1,95 @@
+/**
+ * CORS with an explicit allow-list of origins. A listed origin may read
+ * responses with credentials (cookies, `EventSource({ withCredentials: true })`);
+ * `*` lets any origin read without credentials (never `*` with credentials,
+ * which browsers refuse anyway). Hand-written rather than Hono's `cors()`
+ * middleware because the gateway also refuses unlisted origins before any
+ * upstream work, answers preflights with its JSON error shape, and must not
+ * echo arbitrary request headers.
+ */
+import { SubwayError } from '../errors.ts';
+
+export interface CorsOptions {
+  /**
+   * Origins allowed to read responses, exactly as browsers send them
+   * (`https://app.example.com`, no path). `["*"]` allows any origin, without credentials.
+   * @default [] (no cross-origin access: no CORS headers, and no origin is refused)
+   */
+  origins?: readonly string[];
+  /**
+   * Request headers a preflight may ask for, besides `accept`, `content-type` and `last-event-id`.
+   * @default []
+   */
+  allowHeaders?: readonly string[];
+  /**
+   * How long a browser may cache a preflight answer, in seconds.
+   * @default 600
+   */
+  maxAgeS?: number;
+}
+
+export interface Cors {
+  /** Throws `ORIGIN_NOT_ALLOWED` (403) for a cross-origin request from an unlisted origin, when a list is configured. */
+  check(request: Request): void;
+  /** The CORS headers a response to this request carries. */
+  headers(request: Request): Record<string, string>;
+  /** Answers an `OPTIONS` preflight. */
+  preflight(request: Request): Response;
+}
+
+const BASE_HEADERS = ['accept', 'content-type', 'last-event-id'];
+
+export function createCors(options: CorsOptions = {}): Cors {
+  const origins = new Set(options.origins ?? []);
+  const any = origins.has('*');
+  const configured = origins.size > 0;
+  const allowHeaders = [...new Set([...BASE_HEADERS, ...(options.allowHeaders ?? []).map((h) => h.toLowerCase())])]
+    // Browsers never let pages set a cookie header; listing it would mislead.
+    .filter((h) => h !== 'cookie')
+    .join(', ');
+  const maxAge = String(options.maxAgeS ?? 600);
+
+  const crossOrigin = (request: Request): string | undefined => {
+    const origin = request.headers.get('origin');
+    if (origin === null) return undefined;
+    return origin === new URL(request.url).origin ? undefined : origin;
+  };
+  const listed = (origin: string) => any || origins.has(origin);
+
+  const headers = (request: Request): Record<string, string> => {
+    if (!configured) return {};
+    const origin = crossOrigin(request);
+    if (any) return { 'access-control-allow-origin': '*' };
+    const out: Record<string, string> = { vary: 'origin' };
+    if (origin !== undefined && listed(origin)) {
+      out['access-control-allow-origin'] = origin;
+      out['access-control-allow-credentials'] = 'true';
+    }
+    return out;
+  };
+
+  const check = (request: Request) => {
+    if (!configured) return;
+    const origin = crossOrigin(request);
+    if (origin !== undefined && !listed(origin)) {
+      throw new SubwayError('ORIGIN_NOT_ALLOWED', 403, 'This origin is not allowed to use the gateway.', { headers: { vary: 'origin' } });
+    }
+  };
+
+  return {
+    check,
+    headers,
+    preflight(request) {
+      check(request);
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...headers(request),
+          'access-control-allow-methods': 'GET, POST',
+          'access-control-allow-headers': allowHeaders,
+          'access-control-max-age': maxAge,
+        },
+      });
+    },
+  };
+}

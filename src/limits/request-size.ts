@@ -1,0 +1,45 @@
+/**
+ * Size limits on what a request carries, checked before anything is parsed:
+ * the GET query string (414) and the variables (413), on GET and POST alike.
+ */
+import { SubwayError } from '../errors.ts';
+
+export interface RequestSizeLimits {
+  /**
+   * Longest query string accepted, in bytes (as sent, percent-encoded); longer is a 414.
+   * @default 8192
+   */
+  maxQueryStringBytes?: number;
+  /**
+   * Largest `variables` value accepted, in bytes of UTF-8 JSON; larger is a 413.
+   * @default 65536
+   */
+  maxVariablesBytes?: number;
+}
+
+const encoder = new TextEncoder();
+
+/** Throws `URI_TOO_LONG` (414) when the URL's query string is over the limit. */
+export function checkQueryString(url: string, limits: RequestSizeLimits): void {
+  const max = limits.maxQueryStringBytes ?? 8192;
+  const q = url.indexOf('?');
+  // A URL's query is percent-encoded ASCII: its length is its size in bytes.
+  const length = q < 0 ? 0 : url.length - q - 1;
+  if (length > max) {
+    throw new SubwayError('URI_TOO_LONG', 414, `The query string is ${length} bytes, over the limit of ${max}: send the request as POST with a JSON body.`, {
+      extensions: { limit: max },
+    });
+  }
+}
+
+/** Throws `VARIABLES_TOO_LARGE` (413) when the raw variables JSON is over the limit. */
+export function checkVariablesSize(raw: string | null | undefined, limits: RequestSizeLimits): void {
+  if (!raw) return;
+  const max = limits.maxVariablesBytes ?? 65_536;
+  // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
+  if (raw.length * 3 <= max) return;
+  const bytes = encoder.encode(raw).byteLength;
+  if (bytes > max) {
+    throw new SubwayError('VARIABLES_TOO_LARGE', 413, `The variables are ${bytes} bytes; the limit is ${max}.`, { extensions: { limit: max } });
+  }
+}
