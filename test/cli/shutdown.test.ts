@@ -4,38 +4,26 @@
  * completed, a connection that never finished its request is dropped after
  * SHUTDOWN_GRACE_MS, and the process exits 0.
  */
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { registeredFolder } from '../fixtures/gateway.ts';
-import { onTeardown } from '../fixtures/leftovers.ts';
+import { runCli } from '../fixtures/cli.ts';
 import { openSse, query } from '../fixtures/sse.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 
 describe('graceful shutdown', () => {
   it('ends every open stream with a retry hint, completes every upstream operation, and exits 0', async () => {
     const upstream = await startUpstream();
-    const child = spawn(process.execPath, ['src/cli/start.ts'], {
-      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', HEARTBEAT_MS: '0', SHUTDOWN_GRACE_MS: '300', UPSTREAM_URL: upstream.url, PERSISTED_OPERATIONS: await registeredFolder() },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = runCli('src/cli/start.ts', [], {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      HEARTBEAT_MS: '0',
+      SHUTDOWN_GRACE_MS: '300',
+      UPSTREAM_URL: upstream.url,
+      PERSISTED_OPERATIONS: await registeredFolder(),
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    onTeardown(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-    const url = await new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const m = /subway listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-        if (m) resolve(m[1]!);
-      };
-      child.stdout.on('data', check);
-      void exited.then(() => reject(new Error(`exited: ${stdout}${stderr}`)));
-    });
+    const { child, exited } = server;
+    const url = (await server.output(/subway listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
 
     const streams = await Promise.all(['A', 'B', 'C'].map((s) => openSse(`${url}/graphql${query({ id: 'Ticks', variables: { symbol: s } })}`)));
     await upstream.until(() => ['A', 'B', 'C'].every((s) => upstream.listeners(s) === 1), 'three upstream subscriptions');
@@ -59,10 +47,10 @@ describe('graceful shutdown', () => {
 
     await upstream.until(() => upstream.sockets === 0, 'every upstream socket to close');
     expect(upstream.received.filter((m) => m.type === 'complete')).toHaveLength(3);
-    expect(stdout).toContain('SIGTERM: closing streams and shutting down');
-    expect(stdout).toContain('shut down: 3 streams ended with a reconnection hint');
-    const ends = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; reason?: string });
+    expect(server.stdout).toContain('SIGTERM: closing streams and shutting down');
+    expect(server.stdout).toContain('shut down: 3 streams ended with a reconnection hint');
+    const ends = server.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; reason?: string });
     expect(ends.filter((l) => l.msg === 'stream end').map((l) => l.reason)).toEqual(['shutdown', 'shutdown', 'shutdown']);
-    expect(stderr).toBe('');
+    expect(server.stderr).toBe('');
   });
 });

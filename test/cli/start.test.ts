@@ -1,32 +1,9 @@
 /** `npm start` with no configuration: the gateway and the embedded example, as a newcomer runs them. */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { onTeardown } from '../fixtures/leftovers.ts';
+import { runCli } from '../fixtures/cli.ts';
 import { connectHttp2, openSse, openSseHttp2 } from '../fixtures/sse.ts';
 
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['src/cli/start.ts'], { env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onTeardown(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const output = (re: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(stdout);
-        if (m) return resolve(m);
-      };
-      child.stdout.on('data', check);
-      void exited.then(() => reject(new Error(`exited before ${re}: ${stdout}${stderr}`)));
-      check();
-    });
-  return { child, output, exited, get stderr() { return stderr; }, get stdout() { return stdout; } };
-}
+const start = (env: Record<string, string>) => runCli('src/cli/start.ts', [], { HOST: '127.0.0.1', ...env });
 
 describe('npm start', () => {
   it('serves the example with no configuration, and prints a curl line that shows events', async () => {

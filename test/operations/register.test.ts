@@ -1,15 +1,13 @@
 /** `npm run register`: the command, its output files, and its errors, run as a real process. */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { onTeardown } from '../fixtures/leftovers.ts';
+import { registerProcess } from '../fixtures/register.ts';
 import { startUpstream, testTypeDefs } from '../fixtures/upstream.ts';
 
-const run = promisify(execFile);
 
 async function folder(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'subway-register-'));
@@ -18,15 +16,7 @@ async function folder(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
-async function register(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['src/cli/register.ts', ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const register = registerProcess;
 
 const TICKS = 'subscription Ticks($symbol: String!) {\n  ticks(symbol: $symbol) { symbol price }\n}\n';
 
