@@ -5,7 +5,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, type ServerConfig } from './config.ts';
+import { ConfigError, gatewayOptions, type ServerConfig } from './config.ts';
 import { startGraphqlWsServer, type UpstreamServer } from './example/server.ts';
 import { createExampleSchema } from './example/schema.ts';
 import { createGateway, type Gateway } from './gateway.ts';
@@ -75,20 +75,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   try {
     const gateway = createGateway({
       registry,
-      upstream: {
+      ...gatewayOptions(config, {
         url: config.upstreamUrl ?? example!.url,
         webSocketImpl: createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes }),
-        protocol: config.upstreamProtocol,
-        connectTimeoutMs: config.upstreamConnectTimeoutMs,
-        connectionAckWaitTimeoutMs: config.upstreamAckTimeoutMs,
-        keepAliveMs: config.upstreamKeepAliveMs,
-        pongTimeoutMs: config.upstreamPongTimeoutMs,
-        maxMessageBytes: config.upstreamMaxMessageBytes,
-      },
-      heartbeatMs: config.heartbeatMs,
-      retryMs: config.retryMs,
-      maxQueryStringBytes: config.maxQueryStringBytes,
-      listOperations: config.listOperations,
+      }),
     });
     const served = demo ? withStatic(gateway, createStaticHandler(demoDir)) : gateway;
     const node = await serveNode(served, { port: config.port, host: config.host, tls: tls && { cert: tls.cert, key: tls.key } });

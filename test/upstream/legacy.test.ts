@@ -8,69 +8,9 @@ import { startLegacyUpstream } from '../fixtures/legacy-upstream.ts';
 import { openSse, query } from '../fixtures/sse.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 
-const TICKS = 'subscription Ticks($symbol: String!) {\n  ticks(symbol: $symbol) { symbol price }\n}\n';
-
+// The fallback of `auto`, a server that selects graphql-ws, and `stop` on client abort are in the
+// conformance suite (test/conformance/suite.ts), on Node and on workerd.
 describe('the legacy protocol (subscriptions-transport-ws)', () => {
-  it('auto: a server that takes the first offered protocol and then refuses it is asked again with graphql-ws alone, once', async () => {
-    const upstream = await startLegacyUpstream();
-    const gw = await startGateway(upstream.url, { heartbeatMs: 0 });
-    const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'L' } })}`);
-    await upstream.until(() => upstream.listeners('L') === 1, 'the legacy subscription');
-    // ws (under subscriptions-transport-ws) selected the first offer, the server closed it with 1002.
-    expect(upstream.protocols).toEqual(['graphql-transport-ws', 'graphql-ws']);
-    expect(upstream.closes).toEqual([1002]);
-    upstream.publish('L', { symbol: 'L', price: 1 });
-    upstream.publish('L', { symbol: 'L', price: 2 });
-    upstream.finish('L');
-    expect(await sse.done()).toBe(
-      ':\n\n' +
-        'event: next\ndata: {"data":{"ticks":{"symbol":"L","price":1}}}\n\n' +
-        'event: next\ndata: {"data":{"ticks":{"symbol":"L","price":2}}}\n\n' +
-        'event: complete\ndata:\n\n',
-    );
-    const legacy = upstream.perConnection[1]!;
-    expect(legacy.map((m) => m.type)).toEqual(['connection_init', 'start', 'connection_terminate']);
-    expect(legacy[1]).toEqual({
-      id: '1',
-      type: 'start',
-      payload: { query: TICKS, variables: { symbol: 'L' }, operationName: 'Ticks' },
-    });
-    await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
-
-    // The gateway remembers: the next subscription offers graphql-ws alone.
-    const again = await openSse(`${gw.url}/graphql${query({ id: 'Greetings', variables: { count: 2 } })}`);
-    expect(await again.done()).toBe(':\n\nevent: next\ndata: {"data":{"greetings":"hi 0"}}\n\nevent: next\ndata: {"data":{"greetings":"hi 1"}}\n\nevent: complete\ndata:\n\n');
-    expect(upstream.protocols).toEqual(['graphql-transport-ws', 'graphql-ws', 'graphql-ws']);
-    await upstream.until(() => upstream.sockets === 0);
-    expect(gw.gateway.stats()).toEqual({ streams: 0, upstreamConnections: 0 });
-  });
-
-  it('auto: a server that selects graphql-ws is spoken to on the first connection', async () => {
-    const upstream = await startLegacyUpstream({ selectsLegacy: true });
-    const gw = await startGateway(upstream.url, { heartbeatMs: 0 });
-    const sse = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'legacy' } })}`);
-    expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"data":{"hello":"hello legacy"}}\n\nevent: complete\ndata:\n\n');
-    expect(upstream.protocols).toEqual(['graphql-ws']);
-    await upstream.until(() => upstream.sockets === 0);
-  });
-
-  it('pinned: on client abort, sends stop and connection_terminate and closes the socket', async () => {
-    const upstream = await startLegacyUpstream();
-    const gw = await startGateway(upstream.url, { heartbeatMs: 0, upstream: { protocol: 'subscriptions-transport-ws' } });
-    const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'AB' } })}`);
-    await upstream.until(() => upstream.listeners('AB') === 1);
-    upstream.publish('AB', { symbol: 'AB', price: 7 });
-    await sse.until((raw) => raw.includes('"price":7'));
-    expect(gw.gateway.stats()).toEqual({ streams: 1, upstreamConnections: 1 });
-    sse.abort();
-    await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
-    expect(upstream.protocols).toEqual(['graphql-ws']);
-    expect(upstream.received.map((m) => m.type)).toEqual(['connection_init', 'start', 'stop', 'connection_terminate']);
-    expect(upstream.received[2]).toEqual({ id: '1', type: 'stop' });
-    expect(upstream.listeners('AB')).toBe(0);
-    expect(gw.gateway.stats()).toEqual({ streams: 0, upstreamConnections: 0 });
-  });
-
   it('forwards an error message as a next carrying errors, then complete', async () => {
     const upstream = await startLegacyUpstream({ selectsLegacy: true });
     const gw = await startGateway(upstream.url, { heartbeatMs: 0 });
