@@ -4,6 +4,7 @@
  * on workerd, each over real sockets against a real graphql-ws upstream.
  * A behaviour that differs between the runtimes fails here.
  */
+import { createClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, startScriptedServer, startSilentServer } from '../fixtures/faulty.ts';
 import { TEST_OPERATIONS } from '../fixtures/gateway.ts';
@@ -515,6 +516,53 @@ export function conformanceSuite(kind: TargetKind): void {
       expect(upstream.listeners('AB')).toBe(0);
       expectIdle(gw);
     });
+    it('forwards an error message as a next carrying errors, then complete', async () => {
+      const upstream = await legacyServer({ selectsLegacy: true });
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Failing' })}`);
+      await upstream.until(() => upstream.listeners('failing') === 1);
+      upstream.fail('feed broke');
+      // The server sends {"type":"error","payload":{"name":"Error","message":"feed broke"}}; only GraphQL's fields pass.
+      expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"errors":[{"message":"feed broke"}]}\n\nevent: complete\ndata:\n\n');
+      await upstream.until(() => upstream.sockets === 0);
+    });
+
+    it('a refused connection (connection_error) is an UPSTREAM_ERROR, then complete; no start is sent', async () => {
+      const upstream = await legacyServer({ selectsLegacy: true, onConnect: () => false });
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'N' } })}`);
+      expect(await sse.done()).toBe(
+        ':\n\nevent: next\ndata: {"errors":[{"message":"The upstream refused the connection: Prohibited connection!","extensions":{"code":"UPSTREAM_ERROR"}}]}\n\nevent: complete\ndata:\n\n',
+      );
+      await upstream.until(() => upstream.sockets === 0);
+      expect(upstream.received.map((m) => m.type)).toEqual(['connection_init', 'connection_terminate']);
+    });
+
+    it('pinned to graphql-transport-ws, a legacy server refuses it: UPSTREAM_ERROR with closeCode 1002, then complete; no fallback', async () => {
+      const upstream = await legacyServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, UPSTREAM_PROTOCOL: 'graphql-transport-ws' });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'x' } })}`);
+      expect(await sse.done()).toBe(
+        ':\n\nevent: next\ndata: {"errors":[{"message":"Upstream closed the connection (1002)","extensions":{"code":"UPSTREAM_ERROR","closeCode":1002}}]}\n\nevent: complete\ndata:\n\n',
+      );
+      expect(upstream.protocols).toEqual(['graphql-transport-ws']);
+    });
+
+    it('a message over UPSTREAM_MAX_MESSAGE_BYTES ends that stream with UPSTREAM_ERROR and complete', async () => {
+      const upstream = await legacyServer({ selectsLegacy: true });
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, UPSTREAM_MAX_MESSAGE_BYTES: 1024 });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'BIG' } })}`);
+      await upstream.until(() => upstream.listeners('BIG') === 1);
+      upstream.publish('BIG', { symbol: 'x'.repeat(2000), price: 1 });
+      expect(await sse.done()).toBe(
+        ':\n\nevent: next\ndata: {"errors":[{"message":"An upstream message exceeded the size limit of 1024 bytes","extensions":{"code":"UPSTREAM_ERROR","closeCode":1009}}]}\n\nevent: complete\ndata:\n\n',
+      );
+      await upstream.until(() => upstream.sockets === 0);
+      // ws (Node) refuses the frame and closes with 1009; workerd receives it and the gateway ends the operation
+      // (README, "Differences from the Node server").
+      expect(upstream.received.map((m) => m.type)).toEqual(kind === 'node' ? ['connection_init', 'start'] : ['connection_init', 'start', 'stop', 'connection_terminate']);
+      expect(upstream.listeners('BIG')).toBe(0);
+    });
   });
 
   describe('the upstream message size limit (UPSTREAM_MAX_MESSAGE_BYTES)', () => {
@@ -592,6 +640,56 @@ export function conformanceSuite(kind: TargetKind): void {
       );
       await server.until(() => server.open === 0, 'the socket to close');
       expect(server.closes).toEqual([4004]);
+    });
+  });
+
+  describe('an unmodified graphql-sse client (distinct connections mode)', () => {
+    it('subscribes by safelisted text and receives every event and the completion', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const client = createClient({ url: `${gw.url}/graphql`, singleConnection: false, retryAttempts: 0 });
+      const results: unknown[] = [];
+      const done = (async () => {
+        for await (const result of client.iterate({ query: TICKS, variables: { symbol: 'SSE' } })) results.push(result);
+      })();
+      await upstream.until(() => upstream.listeners('SSE') === 1, 'the subscription');
+      upstream.publish('SSE', { symbol: 'SSE', price: 1 });
+      upstream.publish('SSE', { symbol: 'SSE', price: 2 });
+      upstream.finish('SSE');
+      await done;
+      expect(results).toEqual([{ data: { ticks: { symbol: 'SSE', price: 1 } } }, { data: { ticks: { symbol: 'SSE', price: 2 } } }]);
+      expect(upstream.received.find((m) => m.type === 'subscribe')!.payload).toEqual({ query: TICKS, operationName: 'Ticks', variables: { symbol: 'SSE' } });
+      client.dispose();
+      await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
+    });
+
+    it('closes the upstream subscription when the client unsubscribes', async () => {
+      const upstream = await upstreamServer();
+      // Heartbeats: workerd notices the client left at the next write (README, "Cloudflare Workers").
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 50 });
+      const client = createClient({ url: `${gw.url}/graphql`, singleConnection: false, retryAttempts: 0 });
+      const next: unknown[] = [];
+      const unsubscribe = client.subscribe({ query: TICKS, variables: { symbol: 'U' } }, { next: (v) => next.push(v), error: () => {}, complete: () => {} });
+      await upstream.until(() => upstream.listeners('U') === 1, 'the subscription');
+      unsubscribe();
+      await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
+      expect(upstream.received.filter((m) => m.type === 'complete')).toHaveLength(1);
+      expectIdle(gw);
+      client.dispose();
+    });
+
+    it('is refused text that is not registered, and opens no upstream connection', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const client = createClient({ url: `${gw.url}/graphql`, singleConnection: false, retryAttempts: 0 });
+      const error = await new Promise<unknown>((resolve) => {
+        client.subscribe({ query: 'subscription Evil { ticks(symbol: "A") { symbol } }' }, { next: () => {}, error: resolve, complete: () => resolve(undefined) });
+      });
+      const response = (error as { response?: Response }).response;
+      expect(response?.status).toBe(400);
+      expect(((await response!.json()) as ErrorBody).errors[0]!.extensions.code).toBe('PERSISTED_QUERY_ID_REQUIRED');
+      expect(upstream.connections).toBe(0);
+      client.dispose();
     });
   });
 }
