@@ -179,7 +179,8 @@ function guard(instrumentation: Instrumentation | undefined, onError: (err: unkn
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
-  const { upstream } = options;
+  // One protocol memory per gateway, kept across the per-request copies of the options.
+  const upstream: GatewayUpstreamOptions = { ...options.upstream, protocolMemory: options.upstream.protocolMemory ?? new Map() };
   let registry = options.registry;
   const maxBodyBytes = options.maxBodyBytes ?? 102_400;
   const heartbeatMs = options.heartbeatMs ?? 15_000;

@@ -5,7 +5,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, type ServerConfig } from './config.ts';
+import { ConfigError, gatewayOptions, type ServerConfig } from './config.ts';
 import { startGraphqlWsServer, type UpstreamServer } from './example/server.ts';
 import { createExampleSchema } from './example/schema.ts';
 import { createGateway, type Gateway } from './gateway.ts';
@@ -82,29 +82,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
     const gateway = createGateway({
       registry,
-      upstream: {
+      ...gatewayOptions(config, {
         url: config.upstreamUrl ?? example!.url,
         webSocketImpl: createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes }),
         webSocketWithHeaders: (headers) => createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes, headers }),
-        protocol: config.upstreamProtocol,
-        connectTimeoutMs: config.upstreamConnectTimeoutMs,
-        connectionAckWaitTimeoutMs: config.upstreamAckTimeoutMs,
-        keepAliveMs: config.upstreamKeepAliveMs,
-        pongTimeoutMs: config.upstreamPongTimeoutMs,
-        maxMessageBytes: config.upstreamMaxMessageBytes,
-      },
-      heartbeatMs: config.heartbeatMs,
-      retryMs: config.retryMs,
-      listOperations: config.listOperations,
-      forwardHeaders: config.forwardHeaders,
-      cors: { origins: config.corsOrigins },
-      maxSubscriptions: config.maxSubscriptions,
-      maxSubscriptionsPerClient: config.maxSubscriptionsPerClient,
-      trustProxyHeader: config.trustProxyHeader,
-      maxQueryStringBytes: config.maxQueryStringBytes,
-      maxVariablesBytes: config.maxVariablesBytes,
-      maxQueuedEvents: config.maxQueuedEvents,
-      maxQueuedBytes: config.maxQueuedBytes,
+      }),
       instrumentation: combineInstrumentation(
         metrics.instrumentation,
         config.logStreams ? createJsonLog({ write: log, logVariables: config.logVariables }) : undefined,

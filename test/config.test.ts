@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { readConfig, settingsTable } from '../src/config.ts';
+import { readConfig, readGatewayConfig, settingsTable, WORKER_SETTINGS } from '../src/config.ts';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -72,6 +72,16 @@ describe('configuration', () => {
     [{ LOG_STREAMS: 'yes' }, 'LOG_STREAMS must be true or false, got "yes".'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it('reads the same gateway settings for a Worker as for Node, and documents them in the Workers section', async () => {
+    const env = { UPSTREAM_URL: 'wss://a.example/graphql', UPSTREAM_PROTOCOL: 'subscriptions-transport-ws', UPSTREAM_MAX_MESSAGE_BYTES: '2048', MAX_QUERY_STRING_BYTES: '300', OPERATIONS_LIST: 'off', PORT: '1' };
+    const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, ...gateway } = readConfig(env);
+    expect(readGatewayConfig(env)).toEqual(gateway);
+    expect(Object.keys(gateway)).toHaveLength(WORKER_SETTINGS.length);
+    const readme = await readFile('README.md', 'utf8');
+    const workers = readme.slice(readme.indexOf('## Cloudflare Workers'), readme.indexOf('### Deploying, step by step'));
+    for (const name of WORKER_SETTINGS) expect(workers).toContain(`\`${name}\``);
   });
 
   it('is documented in the README by the generated table', async () => {

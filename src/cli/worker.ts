@@ -5,8 +5,10 @@
  * - `PERSISTED_OPERATIONS` is chosen at build time: the folder's generated
  *   files are checked (present, fresh) and bundled through wrangler's
  *   `--alias` (see wrangler.toml).
- * - `UPSTREAM_URL`, `HEARTBEAT_MS`, `RETRY_MS`, when set, become Worker vars
- *   (`--var`), replacing wrangler.toml's `[vars]`.
+ * - The gateway's settings (`WORKER_SETTINGS`: `UPSTREAM_URL`, the other
+ *   `UPSTREAM_*`, `HEARTBEAT_MS`, `RETRY_MS`, `MAX_QUERY_STRING_BYTES`,
+ *   `OPERATIONS_LIST`), when set, become Worker vars (`--var`), replacing
+ *   wrangler.toml's `[vars]`; they are checked here first, as `npm start` would.
  * - `dev` listens on `PORT`/`HOST`; without `UPSTREAM_URL` it starts the
  *   embedded example upstream, as `npm start` does.
  * - `build` writes the bundle `wrangler deploy` would upload to `dist/worker`
@@ -17,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { ConfigError, readConfig } from '../config.ts';
+import { ConfigError, readConfig, WORKER_SETTINGS } from '../config.ts';
 import { createExampleSchema } from '../example/schema.ts';
 import { startGraphqlWsServer, type UpstreamServer } from '../example/server.ts';
 import { loadOperations, OperationsError } from '../operations/load.ts';
@@ -35,8 +37,10 @@ export function wranglerArgs(command: Command, env: Record<string, string | unde
   args.push('--alias', `subway-manifest:${resolve(dir, MANIFEST_FILE)}`, '--alias', `subway-companion:${resolve(dir, COMPANION_FILE)}`);
   const url = upstreamUrl ?? config.upstreamUrl;
   if (url) args.push('--var', `UPSTREAM_URL:${url}`);
-  if (env.HEARTBEAT_MS?.trim()) args.push('--var', `HEARTBEAT_MS:${config.heartbeatMs}`);
-  if (env.RETRY_MS?.trim()) args.push('--var', `RETRY_MS:${config.retryMs}`);
+  for (const name of WORKER_SETTINGS) {
+    const value = env[name]?.trim();
+    if (name !== 'UPSTREAM_URL' && value) args.push('--var', `${name}:${value}`);
+  }
   if (command === 'dev') args.push('--port', String(config.port), '--ip', config.host);
   const rest = command === 'build' && extra[0] && !extra[0].startsWith('-') ? extra.slice(1) : extra;
   return [...args, ...rest];

@@ -8,24 +8,69 @@
  *   ahead of the first request where it can) and a bad bundle fails the
  *   deploy instead of a request.
  * - The gateway is built once per isolate, on the first request, from the
- *   Worker's environment (`UPSTREAM_URL`, `HEARTBEAT_MS`, `RETRY_MS`).
+ *   Worker's vars: every setting of the gateway itself (`WORKER_SETTINGS` in
+ *   src/config.ts: the upstream, its protocol, timeouts and size limit, the
+ *   heartbeat, the retry hint, the query-string limit, `/operations`), read by
+ *   the same code that reads Node's environment.
  * - Each request opens its own graphql-ws client on workerd's WebSocket,
  *   inside that request (a Worker may not use another request's I/O objects),
  *   and disposes it when the stream ends.
  */
-import { ConfigError, readConfig } from '../config.ts';
+import { ConfigError, gatewayOptions, readGatewayConfig, WORKER_SETTINGS } from '../config.ts';
 import { createGateway, type Gateway } from '../gateway.ts';
 import { checkCompanion, checkManifest } from '../operations/manifest.ts';
 import { createRegistry, type Registry } from '../operations/registry.ts';
 
-/** The Worker's environment: `[vars]` in wrangler.toml, `--var`, or the dashboard. Values are strings. */
+/** A var as wrangler.toml wrote it: quoted, or an unquoted number or boolean. */
+export type WorkerVar = string | number | boolean;
+
+/**
+ * The Worker's environment: `[vars]` in wrangler.toml, `--var`, or the
+ * dashboard. The settings are named and parsed as on Node (see
+ * `SETTINGS` in src/config.ts for each one's unit and default); other
+ * bindings are ignored.
+ */
 export interface WorkerEnv {
-  /** The upstream graphql-ws endpoint, `ws://` or `wss://`. Required. */
-  UPSTREAM_URL?: string;
+  /** The upstream endpoint, `ws://` or `wss://`. Required. */
+  UPSTREAM_URL?: WorkerVar;
+  /** `auto`, `graphql-transport-ws` or `subscriptions-transport-ws`. @default "auto" */
+  UPSTREAM_PROTOCOL?: WorkerVar;
+  /** Milliseconds the upstream WebSocket upgrade may take. @default "10000" */
+  UPSTREAM_CONNECT_TIMEOUT_MS?: WorkerVar;
+  /** Milliseconds the upstream may take to send `connection_ack`. @default "10000" */
+  UPSTREAM_ACK_TIMEOUT_MS?: WorkerVar;
+  /** Milliseconds between graphql-transport-ws pings; 0 disables them. @default "12000" */
+  UPSTREAM_KEEPALIVE_MS?: WorkerVar;
+  /** Milliseconds a pong may take; 0 disables the check. @default "5000" */
+  UPSTREAM_PONG_TIMEOUT_MS?: WorkerVar;
+  /** Largest upstream message accepted, in bytes. @default "16777216" */
+  UPSTREAM_MAX_MESSAGE_BYTES?: WorkerVar;
   /** Milliseconds between SSE heartbeat comments; 0 disables them. @default "15000" */
-  HEARTBEAT_MS?: string;
+  HEARTBEAT_MS?: WorkerVar;
   /** Milliseconds of the first `retry:` hint after an upstream failure. @default "2000" */
-  RETRY_MS?: string;
+  RETRY_MS?: WorkerVar;
+  /** Longest query string served on GET, in bytes. @default "8192" */
+  MAX_QUERY_STRING_BYTES?: WorkerVar;
+  /** `on` or `off`: serve `GET /operations`. @default "on" */
+  OPERATIONS_LIST?: WorkerVar;
+  [binding: string]: unknown;
+}
+
+/**
+ * The gateway's settings among a Worker's bindings, as the text Node would
+ * read. A var written unquoted in wrangler.toml (`HEARTBEAT_MS = 0`,
+ * `OPERATIONS_LIST = false`) arrives as a number or a boolean: it reads as
+ * its text.
+ */
+export function workerSettings(env: WorkerEnv): Record<string, string | undefined> {
+  const picked: Record<string, string | undefined> = {};
+  for (const name of WORKER_SETTINGS) {
+    const value = env[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') picked[name] = String(value);
+    else throw new ConfigError(`${name} must be a text var, got ${value === null ? 'null' : typeof value}.`);
+  }
+  return picked;
 }
 
 /** The part of workerd's `ExecutionContext` the adapter uses. */
@@ -74,14 +119,11 @@ export function createWorkerHandler(operations: BundledOperations, options: Work
   let gateway: Gateway | undefined;
 
   const build = (env: WorkerEnv): Gateway => {
-    const config = readConfig({ UPSTREAM_URL: env.UPSTREAM_URL, HEARTBEAT_MS: env.HEARTBEAT_MS, RETRY_MS: env.RETRY_MS });
+    const config = readGatewayConfig(workerSettings(env));
     if (!config.upstreamUrl) throw new ConfigError('UPSTREAM_URL is not set: set it in wrangler.toml [vars], with --var, or in the dashboard.');
-    return createGateway({
-      registry,
-      upstream: { url: config.upstreamUrl, webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket },
-      heartbeatMs: config.heartbeatMs,
-      retryMs: config.retryMs,
-    });
+    // workerd's WebSocket has no frame-level size limit to hand UPSTREAM_MAX_MESSAGE_BYTES to (Node's `ws`
+    // has `maxPayload`): the upstream side checks each message's size on arrival instead.
+    return createGateway({ registry, ...gatewayOptions(config, { url: config.upstreamUrl, webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket }) });
   };
 
   return {

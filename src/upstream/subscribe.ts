@@ -97,6 +97,13 @@ export interface UpstreamOptions {
   maxMessageBytes?: number;
   /** Timer functions. @default the global setTimeout/clearTimeout */
   timers?: UpstreamTimers;
+  /**
+   * What `auto` learned about the upstream's protocol, shared by every
+   * subscription that passes the same map (the gateway passes one of its own,
+   * so per-request options share it and a new gateway starts afresh).
+   * @default one map per options object
+   */
+  protocolMemory?: Map<string, string>;
   /** Called for unexpected errors inside the upstream client (never shown to clients). @default console.error */
   onInternalError?: (err: unknown) => void;
 }
@@ -130,13 +137,18 @@ export interface SubscribePayload {
 }
 
 /**
- * What `auto` learned about an upstream it had to fall back on: the protocol
- * that worked, offered alone next time, until a connection offering it alone
- * fails before its `connection_ack`. Keyed by the upstream URL (one entry per
- * upstream, so it stays small): the gateway builds per-request options (a
- * WebSocket that forwards headers), so the options object is no key.
+ * Where `auto` keeps what it learned when it had to fall back: the protocol
+ * that worked, per upstream URL, offered alone next time, until a connection
+ * offering it alone fails before its `connection_ack`. Without
+ * `protocolMemory` in the options, memory is per options object.
  */
-const learned = new Map<string, string>();
+const memories = new WeakMap<UpstreamOptions, Map<string, string>>();
+function memoryOf(options: UpstreamOptions): Map<string, string> {
+  if (options.protocolMemory) return options.protocolMemory;
+  let memory = memories.get(options);
+  if (!memory) memories.set(options, (memory = new Map()));
+  return memory;
+}
 
 /** Close codes by which a server rejects the subprotocol it was given. */
 const PROTOCOL_REJECTED = new Set([1002, 4406]);
@@ -150,7 +162,7 @@ function offerFor(options: UpstreamOptions): string[] {
     case 'subscriptions-transport-ws':
       return [LEGACY_WS];
     default: {
-      const known = learned.get(options.url);
+      const known = memoryOf(options).get(options.url);
       return known ? [known] : [TRANSPORT_WS, LEGACY_WS];
     }
   }
@@ -239,7 +251,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
         if (acked || current !== self) return;
         acked = true;
         clear('ack');
-        if (auto && offer.length === 1) learned.set(options.url, offer[0]!);
+        if (auto && offer.length === 1) memoryOf(options).set(options.url, offer[0]!);
         if (!connected && !disposed && !ended) {
           connected = true;
           handlers.onConnected?.();
@@ -315,7 +327,7 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
       clear('live');
       // What was learned may be stale (the upstream was redeployed speaking
       // the other protocol): any failure before the ack forgets it.
-      if (!acked && !disposed && auto && offer.length === 1 && current === self) learned.delete(options.url);
+      if (!acked && !disposed && auto && offer.length === 1 && current === self) memoryOf(options).delete(options.url);
       const rejected = !acked && driver !== undefined && PROTOCOL_REJECTED.has(event.code);
       if (rejected && auto && current === self && !ended && !disposed) {
         if (mayFallBack) {

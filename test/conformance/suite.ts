@@ -4,11 +4,29 @@
  * on workerd, each over real sockets against a real graphql-ws upstream.
  * A behaviour that differs between the runtimes fails here.
  */
-import { describe, expect, it } from 'vitest';
-import { openSse, query } from '../fixtures/sse.ts';
+import { createClient } from 'graphql-sse';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProxy, startScriptedServer, startSilentServer } from '../fixtures/faulty.ts';
+import { TEST_OPERATIONS } from '../fixtures/gateway.ts';
+import { startLegacyUpstream, type LegacyUpstreamOptions } from '../fixtures/legacy-upstream.ts';
+import { openSse, parseEvents, query } from '../fixtures/sse.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 import { freePort } from '../fixtures/ports.ts';
-import { startTarget, type Target, type TargetConfig, type TargetKind } from '../fixtures/target.ts';
+import { disposeTargets, startTarget, TEST_ALIASES, type Target, type TargetConfig, type TargetKind } from '../fixtures/target.ts';
+
+const TICKS = TEST_OPERATIONS.Ticks!;
+
+interface ErrorBody {
+  errors: { message: string; extensions: { code: string } }[];
+}
+
+function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { accept: 'text/event-stream', 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
 
 /** Where the target can show its own counters (Node), they are back to zero. */
 function expectIdle(target: Target): void {
@@ -31,6 +49,14 @@ function expectWithin(value: number, min: number, max: number): void {
 
 export function conformanceSuite(kind: TargetKind): void {
   const start = (upstreamUrl: string, config?: TargetConfig) => startTarget(kind, upstreamUrl, config);
+  // Each test's upstream listens on the same port, so tests with the same settings can share one Worker.
+  let port = 0;
+  beforeAll(async () => {
+    port = await freePort();
+  });
+  afterAll(disposeTargets);
+  const upstreamServer = () => startUpstream({ port });
+  const legacyServer = (options: LegacyUpstreamOptions = {}) => startLegacyUpstream({ port, ...options });
 
   const SSE_HEAD = {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -47,8 +73,8 @@ export function conformanceSuite(kind: TargetKind): void {
       ['documentId', (id: string) => ({ documentId: `sha256:${id}` })],
       ['extensions.persistedQuery', (id: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: id } } })],
     ])('resolves %s and streams its events', async (_, params) => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 0 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const id = gw.registry.resolve('Ticks')!.id;
       const sse = await openSse(`${gw.url}/graphql${query({ ...params(id), variables: { symbol: 'ACME' } })}`);
       expect(sse.status).toBe(200);
@@ -61,8 +87,8 @@ export function conformanceSuite(kind: TargetKind): void {
 
   describe('the stream', () => {
     it('frames next and complete byte for byte, with the SSE headers and no hop-by-hop headers', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 0 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'X' } })}`);
       expect(sse.headers).toMatchObject(SSE_HEAD);
       await upstream.until(() => upstream.listeners('X') === 1);
@@ -79,15 +105,15 @@ export function conformanceSuite(kind: TargetKind): void {
     });
 
     it('runs a query operation as one next and complete', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 0 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const sse = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'subway' } })}`);
       expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"data":{"hello":"hello subway"}}\n\nevent: complete\ndata:\n\n');
     });
 
     it('streams a burst in order, then completes', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 0 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const sse = await openSse(`${gw.url}/graphql${query({ id: 'Greetings', variables: { count: 500 } })}`);
       await sse.done();
       const events = sse.events;
@@ -97,16 +123,18 @@ export function conformanceSuite(kind: TargetKind): void {
     });
 
     it('sends a heartbeat comment every HEARTBEAT_MS', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 30 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 30 });
       const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'HB' } })}`);
-      await sse.until((raw) => raw === ':\n\n'.repeat(4), 'three heartbeats after the first comment');
+      // Under load two heartbeats may arrive in one read: wait for at least three, then check there is nothing else.
+      await sse.until((raw) => raw.length >= ':\n\n'.length * 4, 'three heartbeats after the first comment');
+      expect(sse.raw).toMatch(/^(:\n\n){4,}$/);
       expect(sse.events).toEqual([]);
     });
 
     it('forwards GraphQL errors from the upstream as a next carrying errors, then complete', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 0 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const sse = await openSse(`${gw.url}/graphql${query({ id: 'Failing' })}`);
       await upstream.until(() => upstream.listeners('failing') === 1);
       upstream.publish('failing', {});
@@ -124,8 +152,8 @@ export function conformanceSuite(kind: TargetKind): void {
     // workerd notices a client that went away only when writing to it fails
     // (README, "Cloudflare Workers"): heartbeats make that happen on an idle stream.
     it('on client abort, sends complete upstream and closes the socket', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 50 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 50 });
       const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'AB' } })}`);
       await upstream.until(() => upstream.listeners('AB') === 1);
       expect(upstream.sockets).toBe(1);
@@ -138,8 +166,8 @@ export function conformanceSuite(kind: TargetKind): void {
     });
 
     it('many aborted clients leave no upstream socket and no open stream behind', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 50 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 50 });
       const streams = await Promise.all(
         Array.from({ length: 25 }, (_, i) => openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: `S${i}` } })}`)),
       );
@@ -171,8 +199,8 @@ export function conformanceSuite(kind: TargetKind): void {
       ['two different ids', { id: 'Ticks', documentId: 'Hello' }, 400, 'BAD_USER_INPUT', 'The request names more than one operation id, and they differ.'],
     ];
     it.each(cases)('%s', async (_, params, status, code, message) => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url);
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const res = await fetch(`${gw.url}/graphql${query(params)}`, { headers: { accept: 'text/event-stream' } });
       expect(res.status).toBe(status);
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -185,8 +213,8 @@ export function conformanceSuite(kind: TargetKind): void {
     });
 
     it('names the offending variable in extensions', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url);
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const res = await fetch(`${gw.url}/graphql${query({ id: 'Orders', variables: { filter: { symbols: 'A', side: 'SELL', range: { min: 'x' } } } })}`);
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({
@@ -196,8 +224,8 @@ export function conformanceSuite(kind: TargetKind): void {
     });
 
     it('coerces variables with the operation definitions and the schema (lists, enums, defaults)', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url, { heartbeatMs: 0 });
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       // A single string stands for a one-element list; `max` and `tags` take their defaults upstream.
       const filter = { symbols: 'A', side: 'SELL', range: { min: 1 } };
       const sse = await openSse(`${gw.url}/graphql${query({ id: 'Orders', variables: { filter } })}`);
@@ -215,8 +243,8 @@ export function conformanceSuite(kind: TargetKind): void {
     });
 
     it('refuses a client that does not accept text/event-stream with 406', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url);
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const res = await fetch(`${gw.url}/graphql${query({ id: 'Hello' })}`, { headers: { accept: 'application/json' } });
       expect(res.status).toBe(406);
       expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('NOT_ACCEPTABLE');
@@ -224,8 +252,8 @@ export function conformanceSuite(kind: TargetKind): void {
     });
 
     it('answers other methods with 405 and an Allow header, unknown paths with 404', async () => {
-      const upstream = await startUpstream();
-      const gw = await start(upstream.url);
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
       const put = await fetch(`${gw.url}/graphql?id=Ticks`, { method: 'PUT' });
       expect(put.status).toBe(405);
       expect(put.headers.get('allow')).toBe('GET, POST');
@@ -240,7 +268,7 @@ export function conformanceSuite(kind: TargetKind): void {
     it('ends the stream with a retry hint and no complete, so EventSource retries later; the gateway stays up', async () => {
       const port = await freePort();
       // RETRY_MS=1000: the hints are 1000 ms ±20 % jitter, doubling with each outage round in a row.
-      const gw = await start(`ws://127.0.0.1:${port}/graphql`, { heartbeatMs: 0, retryMs: 1000 });
+      const gw = await start(`ws://127.0.0.1:${port}/graphql`, { HEARTBEAT_MS: 0, RETRY_MS: 1000, fresh: true });
       const first = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'A' } })}`);
       expect(first.status).toBe(200);
       expectWithin(retryHint(await first.done(), ':\n\n'), 800, 1200);
@@ -258,6 +286,412 @@ export function conformanceSuite(kind: TargetKind): void {
       await third.until((raw) => raw.includes('"price":3'));
       upstream.killSockets();
       expectWithin(retryHint(await third.done(), ':\n\nevent: next\ndata: {"data":{"ticks":{"symbol":"A","price":3}}}\n\n'), 800, 1200);
+    });
+  });
+  describe('safelisted text and POST', () => {
+    it('serves a GET carrying the exact registered text', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const sse = await openSse(`${gw.url}/graphql${query({ query: TICKS, variables: { symbol: 'T' } })}`);
+      expect(sse.status).toBe(200);
+      await upstream.until(() => upstream.listeners('T') === 1);
+      upstream.publish('T', { symbol: 'T', price: 1 });
+      upstream.finish('T');
+      expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"data":{"ticks":{"symbol":"T","price":1}}}\n\nevent: complete\ndata:\n\n');
+      expect(upstream.received.find((m) => m.type === 'subscribe')!.payload).toEqual({ query: TICKS, operationName: 'Ticks', variables: { symbol: 'T' } });
+    });
+
+    it('serves a POST with a JSON body carrying the text, the id, or both', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const id = gw.registry.resolve('Ticks')!.id;
+      for (const [i, body] of [{ query: TICKS }, { id }, { query: TICKS, extensions: { persistedQuery: { version: 1, sha256Hash: id } }, operationName: 'Ticks' }].entries()) {
+        const res = await post(`${gw.url}/graphql`, { ...body, variables: { symbol: `P${i}` } });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+        await upstream.until(() => upstream.listeners(`P${i}`) === 1);
+        upstream.publish(`P${i}`, { symbol: `P${i}`, price: i });
+        upstream.finish(`P${i}`);
+        expect(await res.text()).toBe(`:\n\nevent: next\ndata: {"data":{"ticks":{"symbol":"P${i}","price":${i}}}}\n\nevent: complete\ndata:\n\n`);
+      }
+      await upstream.until(() => upstream.sockets === 0, 'the upstream sockets to close');
+    });
+
+    it.each<[string, Record<string, unknown>, number, string, string]>([
+      ['text that is not registered', { query: 'subscription Ticks($symbol: String!) { ticks(symbol: $symbol) { symbol price } }' }, 400, 'PERSISTED_QUERY_ID_REQUIRED', 'Only registered operations are served, and this query text is not registered: send the id of a registered operation.'],
+      ['registered text with one byte changed', { query: TICKS.replace(/\n$/, ' \n') }, 400, 'PERSISTED_QUERY_ID_REQUIRED', 'Only registered operations are served, and this query text is not registered: send the id of a registered operation.'],
+      ['text and an id of different operations', { query: TICKS, id: 'Hello' }, 400, 'BAD_USER_INPUT', 'The query text and the id name different operations.'],
+      ["an operationName that is not the operation's", { query: TICKS, operationName: 'Other' }, 400, 'BAD_USER_INPUT', 'The operation is named "Ticks", not "Other".'],
+      ['a query that is not a string', { query: 5 }, 400, 'BAD_USER_INPUT', 'The "query" parameter must be a string.'],
+    ])('refuses %s, over GET and POST, before any upstream connection', async (_, params, status, code, message) => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const viaGet = await fetch(`${gw.url}/graphql${query({ ...params, variables: { symbol: 'X' } })}`, { headers: { accept: 'text/event-stream' } });
+      const viaPost = await post(`${gw.url}/graphql`, { ...params, variables: { symbol: 'X' } });
+      // Over GET every parameter is text: a number is only a number in a JSON body.
+      for (const res of typeof params.query === 'number' ? [viaPost] : [viaGet, viaPost]) {
+        expect(res.status).toBe(status);
+        expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        expect(await res.json()).toEqual({ errors: [{ message, extensions: expect.objectContaining({ code }) }] });
+      }
+      expect(upstream.connections).toBe(0);
+      expectIdle(gw);
+    });
+
+    it.each<[string, Record<string, string>, string, number, string, string]>([
+      ['a body that is not JSON', {}, '{"id":', 400, 'BAD_USER_INPUT', 'The request body is not valid JSON.'],
+      ['a JSON array', {}, '[]', 400, 'BAD_USER_INPUT', 'The request body must be a JSON object.'],
+      ['a form body', { 'content-type': 'application/x-www-form-urlencoded' }, 'id=Ticks', 415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON: send "Content-Type: application/json".'],
+      ['a body over the limit', {}, JSON.stringify({ id: 'Ticks', variables: { symbol: 'x'.repeat(200_000) } }), 413, 'PAYLOAD_TOO_LARGE', 'The request body is over the limit of 102400 bytes.'],
+      ['no id and no text', {}, '{"variables":{}}', 400, 'PERSISTED_QUERY_ID_REQUIRED', 'An operation id is required: pass "id", "documentId" or "extensions.persistedQuery.sha256Hash".'],
+      ['an unknown id', {}, '{"id":"Nope"}', 404, 'PERSISTED_QUERY_NOT_IN_LIST', 'No registered operation has the id "Nope".'],
+    ])('refuses a POST with %s', async (_, headers, body, status, code, message) => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const res = await post(`${gw.url}/graphql`, body, headers);
+      expect(res.status).toBe(status);
+      expect(await res.json()).toEqual({ errors: [{ message, extensions: { code } }] });
+      expect(upstream.connections).toBe(0);
+      expectIdle(gw);
+    });
+
+    it('serves a mutation over POST (one next, then complete), never over GET', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const res = await post(`${gw.url}/graphql`, { id: 'Bump' });
+      expect(res.status).toBe(200);
+      const events = parseEvents(await res.text());
+      expect(events.map((e) => e.event)).toEqual(['next', 'complete']);
+      expect(upstream.received.find((m) => m.type === 'subscribe')!.payload).toMatchObject({ operationName: 'Bump' });
+    });
+  });
+
+  describe('the query-string limit (MAX_QUERY_STRING_BYTES)', () => {
+    it('answers 414 above the default limit, and serves the same request as POST', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const filter = { symbols: ['A'], tags: Array.from({ length: 600 }, (_, i) => `tag-${i}`) };
+      const url = `${gw.url}/graphql${query({ id: 'Orders', variables: { filter } })}`;
+      const length = url.length - url.indexOf('?') - 1;
+      expect(length).toBeGreaterThan(8192);
+      const refused = await fetch(url, { headers: { accept: 'text/event-stream' } });
+      expect(refused.status).toBe(414);
+      expect(await refused.json()).toEqual({
+        errors: [{ message: `The query string is ${length} bytes, over the limit of 8192: send the request as POST with a JSON body.`, extensions: { code: 'URI_TOO_LONG', limit: 8192 } }],
+      });
+      expect(upstream.connections).toBe(0);
+
+      const res = await post(`${gw.url}/graphql`, { id: 'Orders', variables: { filter } });
+      expect(res.status).toBe(200);
+      await upstream.until(() => upstream.listeners('orders') === 1);
+      upstream.publish('orders', { symbol: 'A' });
+      upstream.finish('orders');
+      const events = parseEvents(await res.text());
+      expect(events.map((e) => e.event)).toEqual(['next', 'complete']);
+      expect(JSON.parse(JSON.parse(events[0]!.data).data.orders.filter).tags).toHaveLength(600);
+    });
+
+    it('takes its limit from the setting, and serves a query string exactly at the limit', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, MAX_QUERY_STRING_BYTES: 300 });
+      const base = `${gw.url}/graphql?id=Hello&variables=`;
+      const at = `${base}${encodeURIComponent(JSON.stringify({ name: 'x'.repeat(300 - 'id=Hello&variables='.length - encodeURIComponent('{"name":""}').length) }))}`;
+      expect(at.length - at.indexOf('?') - 1).toBe(300);
+      const sse = await openSse(at);
+      expect(sse.status).toBe(200);
+      await sse.done();
+      const over = await fetch(`${at.slice(0, -encodeURIComponent('"}').length)}y${encodeURIComponent('"}')}`, { headers: { accept: 'text/event-stream' } });
+      expect(over.status).toBe(414);
+      expect(((await over.json()) as ErrorBody).errors[0]!.message).toBe('The query string is 301 bytes, over the limit of 300: send the request as POST with a JSON body.');
+    });
+  });
+
+  describe('GET /operations (OPERATIONS_LIST)', () => {
+    it('lists the registered operations with their ids, aliases, kinds and variable types', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const res = await fetch(`${gw.url}/operations`);
+      expect(res.status).toBe(200);
+      const id = (name: string) => gw.registry.resolve(name)!.id;
+      expect(await res.json()).toEqual({
+        operations: [
+          { name: 'Bump', id: id('Bump'), aliases: [], type: 'mutation', variables: [] },
+          { name: 'Failing', id: id('Failing'), aliases: [], type: 'subscription', variables: [] },
+          { name: 'Greetings', id: id('Greetings'), aliases: [], type: 'subscription', variables: [{ name: 'count', type: 'Int!' }] },
+          { name: 'Hello', id: id('Hello'), aliases: [TEST_ALIASES.custom], type: 'query', variables: [{ name: 'name', type: 'String' }] },
+          { name: 'Orders', id: id('Orders'), aliases: [], type: 'subscription', variables: [{ name: 'filter', type: 'OrderFilter!' }] },
+          { name: 'Ticks', id: id('Ticks'), aliases: [TEST_ALIASES.sha1, TEST_ALIASES.md5].sort(), type: 'subscription', variables: [{ name: 'symbol', type: 'String!' }] },
+        ],
+      });
+      const viaPost = await fetch(`${gw.url}/operations`, { method: 'POST' });
+      expect(viaPost.status).toBe(404);
+      expect(upstream.connections).toBe(0);
+    });
+
+    it('is not served with OPERATIONS_LIST=off', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, OPERATIONS_LIST: 'off' });
+      const res = await fetch(`${gw.url}/operations`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ errors: [{ message: 'No route for GET /operations.', extensions: { code: 'NOT_FOUND' } }] });
+    });
+  });
+
+  describe('foreign ids (aliases recorded by register --import)', () => {
+    it.each([
+      ['a Relay MD5', () => ({ id: TEST_ALIASES.md5 }), 'Ticks'],
+      ['a codegen SHA-1 with its prefix, as documentId', () => ({ documentId: `sha1:${TEST_ALIASES.sha1}` }), 'Ticks'],
+      ['an upper-case MD5 in extensions.persistedQuery', () => ({ extensions: { persistedQuery: { version: 1, sha256Hash: TEST_ALIASES.md5.toUpperCase() } } }), 'Ticks'],
+      ['a custom id', () => ({ id: TEST_ALIASES.custom }), 'Hello'],
+    ])('resolves %s to its operation', async (_, params, name) => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const variables = name === 'Ticks' ? { symbol: 'AL' } : { name: 'alias' };
+      const sse = await openSse(`${gw.url}/graphql${query({ ...params(), variables })}`);
+      expect(sse.status).toBe(200);
+      if (name === 'Ticks') {
+        await upstream.until(() => upstream.listeners('AL') === 1, 'the subscription');
+        upstream.publish('AL', { symbol: 'AL', price: 4 });
+        upstream.finish('AL');
+        expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"data":{"ticks":{"symbol":"AL","price":4}}}\n\nevent: complete\ndata:\n\n');
+      } else {
+        expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"data":{"hello":"hello alias"}}\n\nevent: complete\ndata:\n\n');
+      }
+      expect(upstream.received.find((m) => m.type === 'subscribe')!.payload).toEqual({ query: gw.registry.resolve(name)!.body, operationName: name, variables });
+    });
+  });
+
+  describe('the legacy upstream protocol (subscriptions-transport-ws)', () => {
+    // A Worker of its own: what `auto` learns about the upstream is kept by the gateway, in the isolate.
+    it('auto: a server that takes the first offered protocol and then refuses it is asked again with graphql-ws alone, once', async () => {
+      const upstream = await legacyServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, fresh: true });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'L' } })}`);
+      await upstream.until(() => upstream.listeners('L') === 1, 'the legacy subscription');
+      // ws (under subscriptions-transport-ws) selected the first offer, the server closed it with 1002.
+      expect(upstream.protocols).toEqual(['graphql-transport-ws', 'graphql-ws']);
+      expect(upstream.closes).toEqual([1002]);
+      upstream.publish('L', { symbol: 'L', price: 1 });
+      upstream.publish('L', { symbol: 'L', price: 2 });
+      upstream.finish('L');
+      expect(await sse.done()).toBe(
+        ':\n\n' +
+          'event: next\ndata: {"data":{"ticks":{"symbol":"L","price":1}}}\n\n' +
+          'event: next\ndata: {"data":{"ticks":{"symbol":"L","price":2}}}\n\n' +
+          'event: complete\ndata:\n\n',
+      );
+      const legacy = upstream.perConnection[1]!;
+      expect(legacy.map((m) => m.type)).toEqual(['connection_init', 'start', 'connection_terminate']);
+      expect(legacy[1]).toEqual({ id: '1', type: 'start', payload: { query: TICKS, variables: { symbol: 'L' }, operationName: 'Ticks' } });
+      await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
+
+      // The gateway remembers: the next subscription offers graphql-ws alone.
+      const again = await openSse(`${gw.url}/graphql${query({ id: 'Greetings', variables: { count: 2 } })}`);
+      expect(await again.done()).toBe(':\n\nevent: next\ndata: {"data":{"greetings":"hi 0"}}\n\nevent: next\ndata: {"data":{"greetings":"hi 1"}}\n\nevent: complete\ndata:\n\n');
+      expect(upstream.protocols).toEqual(['graphql-transport-ws', 'graphql-ws', 'graphql-ws']);
+      await upstream.until(() => upstream.sockets === 0);
+      expectIdle(gw);
+    });
+
+    it('auto: a server that selects graphql-ws is spoken to on the first connection', async () => {
+      const upstream = await legacyServer({ selectsLegacy: true });
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'legacy' } })}`);
+      expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"data":{"hello":"hello legacy"}}\n\nevent: complete\ndata:\n\n');
+      expect(upstream.protocols).toEqual(['graphql-ws']);
+      await upstream.until(() => upstream.sockets === 0);
+    });
+
+    it('pinned (UPSTREAM_PROTOCOL): on client abort, sends stop and connection_terminate and closes the socket', async () => {
+      const upstream = await legacyServer();
+      // Heartbeats: workerd notices the client left at the next write (README, "Cloudflare Workers").
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 50, UPSTREAM_PROTOCOL: 'subscriptions-transport-ws' });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'AB' } })}`);
+      await upstream.until(() => upstream.listeners('AB') === 1);
+      upstream.publish('AB', { symbol: 'AB', price: 7 });
+      await sse.until((raw) => raw.includes('"price":7'));
+      sse.abort();
+      await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
+      expect(upstream.protocols).toEqual(['graphql-ws']);
+      expect(upstream.received.map((m) => m.type)).toEqual(['connection_init', 'start', 'stop', 'connection_terminate']);
+      expect(upstream.received[2]).toEqual({ id: '1', type: 'stop' });
+      expect(upstream.listeners('AB')).toBe(0);
+      expectIdle(gw);
+    });
+    it('forwards an error message as a next carrying errors, then complete', async () => {
+      const upstream = await legacyServer({ selectsLegacy: true });
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Failing' })}`);
+      await upstream.until(() => upstream.listeners('failing') === 1);
+      upstream.fail('feed broke');
+      // The server sends {"type":"error","payload":{"name":"Error","message":"feed broke"}}; only GraphQL's fields pass.
+      expect(await sse.done()).toBe(':\n\nevent: next\ndata: {"errors":[{"message":"feed broke"}]}\n\nevent: complete\ndata:\n\n');
+      await upstream.until(() => upstream.sockets === 0);
+    });
+
+    it('a refused connection (connection_error) is an UPSTREAM_ERROR, then complete; no start is sent', async () => {
+      const upstream = await legacyServer({ selectsLegacy: true, onConnect: () => false });
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'N' } })}`);
+      expect(await sse.done()).toBe(
+        ':\n\nevent: next\ndata: {"errors":[{"message":"The upstream refused the connection: Prohibited connection!","extensions":{"code":"UPSTREAM_ERROR"}}]}\n\nevent: complete\ndata:\n\n',
+      );
+      await upstream.until(() => upstream.sockets === 0);
+      expect(upstream.received.map((m) => m.type)).toEqual(['connection_init', 'connection_terminate']);
+    });
+
+    it('pinned to graphql-transport-ws, a legacy server refuses it: UPSTREAM_ERROR with closeCode 1002, then complete; no fallback', async () => {
+      const upstream = await legacyServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, UPSTREAM_PROTOCOL: 'graphql-transport-ws' });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Hello', variables: { name: 'x' } })}`);
+      expect(await sse.done()).toBe(
+        ':\n\nevent: next\ndata: {"errors":[{"message":"Upstream closed the connection (1002)","extensions":{"code":"UPSTREAM_ERROR","closeCode":1002}}]}\n\nevent: complete\ndata:\n\n',
+      );
+      expect(upstream.protocols).toEqual(['graphql-transport-ws']);
+    });
+
+    it('a message over UPSTREAM_MAX_MESSAGE_BYTES ends that stream with UPSTREAM_ERROR and complete', async () => {
+      const upstream = await legacyServer({ selectsLegacy: true });
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, UPSTREAM_MAX_MESSAGE_BYTES: 1024 });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'BIG' } })}`);
+      await upstream.until(() => upstream.listeners('BIG') === 1);
+      upstream.publish('BIG', { symbol: 'x'.repeat(2000), price: 1 });
+      expect(await sse.done()).toBe(
+        ':\n\nevent: next\ndata: {"errors":[{"message":"An upstream message exceeded the size limit of 1024 bytes","extensions":{"code":"UPSTREAM_ERROR","closeCode":1009}}]}\n\nevent: complete\ndata:\n\n',
+      );
+      await upstream.until(() => upstream.sockets === 0);
+      // ws (Node) refuses the frame and closes with 1009; workerd receives it and the gateway ends the operation
+      // (README, "Differences from the Node server").
+      expect(upstream.received.map((m) => m.type)).toEqual(kind === 'node' ? ['connection_init', 'start'] : ['connection_init', 'start', 'stop', 'connection_terminate']);
+      expect(upstream.listeners('BIG')).toBe(0);
+    });
+  });
+
+  describe('the upstream message size limit (UPSTREAM_MAX_MESSAGE_BYTES)', () => {
+    it('a message over the limit ends that stream with UPSTREAM_ERROR and complete; the other streams go on', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, UPSTREAM_MAX_MESSAGE_BYTES: 1024 });
+      const big = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'BIG' } })}`);
+      const other = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'SMALL' } })}`);
+      await upstream.until(() => upstream.listeners('BIG') === 1 && upstream.listeners('SMALL') === 1);
+      upstream.publish('BIG', { symbol: 'BIG', price: 1 });
+      upstream.publish('BIG', { symbol: 'é'.repeat(600), price: 2 }); // 1200 bytes of UTF-8, 600 characters
+      expect(await big.done()).toBe(
+        ':\n\nevent: next\ndata: {"data":{"ticks":{"symbol":"BIG","price":1}}}\n\n' +
+          'event: next\ndata: {"errors":[{"message":"An upstream message exceeded the size limit of 1024 bytes","extensions":{"code":"UPSTREAM_ERROR","closeCode":1009}}]}\n\n' +
+          'event: complete\ndata:\n\n',
+      );
+      await upstream.until(() => upstream.sockets === 1, 'the BIG socket to close');
+      // Node hands the limit to ws (maxPayload), which closes the socket with 1009 while the frame arrives;
+      // workerd's WebSocket has no such limit, so the gateway checks the message and ends the operation first
+      // (README, "Differences from the Node server").
+      expect(upstream.received.filter((m) => m.type === 'complete')).toHaveLength(kind === 'node' ? 0 : 1);
+      upstream.publish('SMALL', { symbol: 'SMALL', price: 3 });
+      await other.until((raw) => raw.includes('"price":3'));
+      expect(other.ended).toBe(false);
+    });
+  });
+  // Each with an upstream of its own and a Worker of its own: a failed round changes the isolate's retry back-off.
+  describe('upstream timeouts and faults (UPSTREAM_*_TIMEOUT_MS, UPSTREAM_KEEPALIVE_MS)', () => {
+    it('a server that accepts TCP but never answers the upgrade: a retry hint after UPSTREAM_CONNECT_TIMEOUT_MS, the TCP connection closed', async () => {
+      const silent = await startSilentServer();
+      const gw = await start(silent.url, { HEARTBEAT_MS: 0, UPSTREAM_CONNECT_TIMEOUT_MS: 100, fresh: true });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'T' } })}`);
+      expectWithin(retryHint(await sse.done(), ':\n\n'), 1600, 2400);
+      expect(silent.accepted).toBe(1);
+      await silent.until(() => silent.open === 0, 'the gateway to drop the TCP connection');
+      expectIdle(gw);
+    });
+
+    it('a server that never sends connection_ack: a retry hint after UPSTREAM_ACK_TIMEOUT_MS, the socket closed', async () => {
+      const mute = await startScriptedServer('graphql-transport-ws', () => []);
+      const gw = await start(mute.url, { HEARTBEAT_MS: 0, UPSTREAM_ACK_TIMEOUT_MS: 100, fresh: true });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'T' } })}`);
+      expectWithin(retryHint(await sse.done(), ':\n\n'), 1600, 2400);
+      await mute.until(() => mute.open === 0, 'the socket to close');
+      expect(mute.received).toEqual(['{"type":"connection_init"}']);
+      // Node drops it without a close handshake (1006); the Web API on workerd can only close() it.
+      if (kind === 'node') expect(mute.closes).toEqual([1006]);
+      expectIdle(gw);
+    });
+
+    it('pings keep a healthy stream open; a black-holed upstream is noticed by the missing pong', async () => {
+      const upstream = await upstreamServer();
+      const proxy = await startProxy(upstream.port);
+      const gw = await start(proxy.url, { HEARTBEAT_MS: 0, UPSTREAM_KEEPALIVE_MS: 20, UPSTREAM_PONG_TIMEOUT_MS: 1000, fresh: true });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'P' } })}`);
+      await upstream.until(() => upstream.received.filter((m) => m.type === 'ping').length >= 3, 'three pings');
+      expect(sse.ended).toBe(false);
+      upstream.publish('P', { symbol: 'P', price: 1 });
+      await sse.until((raw) => raw.includes('"price":1'));
+      proxy.blackhole();
+      expectWithin(retryHint(await sse.done(), ':\n\nevent: next\ndata: {"data":{"ticks":{"symbol":"P","price":1}}}\n\n'), 1600, 2400);
+      expectIdle(gw);
+      // Node drops the socket at once (ws's terminate). The Web API has no way to drop a socket without the
+      // close handshake, so workerd waits for the silent peer's close frame (about 23 s locally; README,
+      // "Differences from the Node server"). The client's bytes above are the same on both.
+      if (kind === 'node') await proxy.until(() => proxy.open === 0, 'the gateway to drop the socket');
+    });
+
+    it('an upstream that answers with garbage: UPSTREAM_ERROR with closeCode 4004, then complete; the socket closed with 4004', async () => {
+      const server = await startScriptedServer('graphql-transport-ws', () => ['garbage{']);
+      const gw = await start(server.url, { HEARTBEAT_MS: 0, fresh: true });
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'G' } })}`);
+      expect(await sse.done()).toBe(
+        ':\n\nevent: next\ndata: {"errors":[{"message":"The upstream sent a message that is not valid graphql-transport-ws","extensions":{"code":"UPSTREAM_ERROR","closeCode":4004}}]}\n\nevent: complete\ndata:\n\n',
+      );
+      await server.until(() => server.open === 0, 'the socket to close');
+      expect(server.closes).toEqual([4004]);
+    });
+  });
+
+  describe('an unmodified graphql-sse client (distinct connections mode)', () => {
+    it('subscribes by safelisted text and receives every event and the completion', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const client = createClient({ url: `${gw.url}/graphql`, singleConnection: false, retryAttempts: 0 });
+      const results: unknown[] = [];
+      const done = (async () => {
+        for await (const result of client.iterate({ query: TICKS, variables: { symbol: 'SSE' } })) results.push(result);
+      })();
+      await upstream.until(() => upstream.listeners('SSE') === 1, 'the subscription');
+      upstream.publish('SSE', { symbol: 'SSE', price: 1 });
+      upstream.publish('SSE', { symbol: 'SSE', price: 2 });
+      upstream.finish('SSE');
+      await done;
+      expect(results).toEqual([{ data: { ticks: { symbol: 'SSE', price: 1 } } }, { data: { ticks: { symbol: 'SSE', price: 2 } } }]);
+      expect(upstream.received.find((m) => m.type === 'subscribe')!.payload).toEqual({ query: TICKS, operationName: 'Ticks', variables: { symbol: 'SSE' } });
+      client.dispose();
+      await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
+    });
+
+    it('closes the upstream subscription when the client unsubscribes', async () => {
+      const upstream = await upstreamServer();
+      // Heartbeats: workerd notices the client left at the next write (README, "Cloudflare Workers").
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 50 });
+      const client = createClient({ url: `${gw.url}/graphql`, singleConnection: false, retryAttempts: 0 });
+      const next: unknown[] = [];
+      const unsubscribe = client.subscribe({ query: TICKS, variables: { symbol: 'U' } }, { next: (v) => next.push(v), error: () => {}, complete: () => {} });
+      await upstream.until(() => upstream.listeners('U') === 1, 'the subscription');
+      unsubscribe();
+      await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
+      expect(upstream.received.filter((m) => m.type === 'complete')).toHaveLength(1);
+      expectIdle(gw);
+      client.dispose();
+    });
+
+    it('is refused text that is not registered, and opens no upstream connection', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const client = createClient({ url: `${gw.url}/graphql`, singleConnection: false, retryAttempts: 0 });
+      const error = await new Promise<unknown>((resolve) => {
+        client.subscribe({ query: 'subscription Evil { ticks(symbol: "A") { symbol } }' }, { next: () => {}, error: resolve, complete: () => resolve(undefined) });
+      });
+      const response = (error as { response?: Response }).response;
+      expect(response?.status).toBe(400);
+      expect(((await response!.json()) as ErrorBody).errors[0]!.extensions.code).toBe('PERSISTED_QUERY_ID_REQUIRED');
+      expect(upstream.connections).toBe(0);
+      client.dispose();
     });
   });
 }

@@ -11,8 +11,11 @@ import { startWorker } from '../fixtures/worker.ts';
 describe('worker (workerd)', () => {
   conformanceSuite('worker');
 
-  it('without UPSTREAM_URL answers 500 with a generic error; the log says what to fix', async () => {
-    const worker = await startWorker(await registeredFolder(), { UPSTREAM_URL: '' });
+  it.each([
+    ['without UPSTREAM_URL', { UPSTREAM_URL: '' }],
+    ['with a bad UPSTREAM_PROTOCOL', { UPSTREAM_URL: 'ws://127.0.0.1:9/graphql', UPSTREAM_PROTOCOL: 'graphql-ws' }],
+  ])('%s answers 500 with a generic error; the log says what to fix', async (_, vars) => {
+    const worker = await startWorker(await registeredFolder(), vars);
     const res = await fetch(`${worker.url}/graphql?id=Ticks&variables=%7B%22symbol%22%3A%22A%22%7D`, { headers: { accept: 'text/event-stream' } });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ errors: [{ message: 'The gateway is misconfigured.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
