@@ -1,0 +1,276 @@
+/**
+ * `npm run bench [-- --quick] [-- --out <dir>]`: the benchmark orchestrator.
+ *
+ * Starts the upstream (bench/upstream.ts) and the load generator
+ * (bench/generator.ts) as their own processes, then, for each scenario and
+ * each server (the raw relay, subway, the GraphQL Yoga peer), a fresh server
+ * process, and measures it from the outside: the generator's histograms over
+ * IPC, the server's CPU time and RSS from /proc. Writes results.json,
+ * results.md and results.svg into the output folder (bench/results/).
+ *
+ * Pinning (when `taskset` exists): the server under test on CPU 1, the
+ * upstream and the generator on CPU 0, so the server's CPU is its own.
+ * Everything listens on 127.0.0.1; every loop is bounded in count and time,
+ * and every child is killed at the end, even on failure.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generate } from 'selfsigned';
+import { killAll, pinned, procStat, startChild, type Child } from './processes.ts';
+import { renderMarkdown, renderSvg, type Results } from './report.ts';
+import { BENCH_OPERATION } from './schema.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: flags } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } },
+});
+const quick = flags.quick!;
+const outDir = resolve(flags.out ?? join(here, 'results'));
+
+/** Scenario sizes: the full run, and --quick (every scenario small, well under a minute in all). */
+const config = quick
+  ? {
+      latency: { subscriptions: 100, rate: 1_000, groups: 20, warmupMs: 300, durationMs: 1_000, payloadBytes: 1024 },
+      throughput: { subscriptions: 50, rate: 2_000, groups: 10, warmupMs: 200, durationMs: 1_000, payloadBytes: 1024 },
+      density: { counts: [100, 200] },
+      churn: { concurrency: 10, warmupMs: 200, durationMs: 700 },
+      protocols: ['h1', 'h2'] as const,
+      /** Pause before reading RSS, so freed memory and timers settle. */
+      settleMs: 300,
+    }
+  : {
+      latency: { subscriptions: 1_000, rate: 10_000, groups: 100, warmupMs: 3_000, durationMs: 15_000, payloadBytes: 1024 },
+      throughput: { subscriptions: 200, rate: 20_000, groups: 20, warmupMs: 2_000, durationMs: 10_000, payloadBytes: 1024 },
+      density: { counts: [1_000, 5_000, 10_000] },
+      churn: { concurrency: 20, warmupMs: 1_000, durationMs: 10_000 },
+      protocols: ['h1', 'h2'] as const,
+      settleMs: 1_000,
+    };
+
+export type ServerName = 'relay' | 'subway' | 'yoga';
+const SERVERS: ServerName[] = (flags.only?.split(',') as ServerName[] | undefined) ?? ['relay', 'subway', 'yoga'];
+/** The request path of the bench operation on each server; `{vars}` is the URL-encoded variables. */
+const TEMPLATES: Record<ServerName, string> = {
+  relay: '/sse?variables={vars}',
+  subway: '/graphql?id=Bench&variables={vars}',
+  yoga: `/graphql?query=${encodeURIComponent(BENCH_OPERATION)}&variables={vars}`,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (...args: unknown[]) => console.log('[bench]', ...args);
+
+let upstream!: Child;
+let generator!: Child;
+let cert: { cert: string; key: string } | undefined;
+
+async function upstreamStats(): Promise<{ sockets: number; subscriptions: number; published: number }> {
+  return upstream.request('stats');
+}
+
+/** Polls the upstream until `predicate` holds; bounded by `timeoutMs`. Returns the time it took. */
+async function until(predicate: (s: Awaited<ReturnType<typeof upstreamStats>>) => boolean, what: string, timeoutMs = 60_000): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const s = await upstreamStats();
+    if (predicate(s)) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what} (upstream: ${JSON.stringify(s)})`);
+    await sleep(50);
+  }
+}
+
+async function startServer(name: ServerName, tls: boolean): Promise<{ child: Child; base: string }> {
+  const args = ['--upstream', String(upstream.hello.url)];
+  if (tls) args.push('--cert', cert!.cert, '--key', cert!.key);
+  const child = await startChild(join(here, 'servers', `${name}.ts`), args, { cpu: 1 });
+  return { child, base: `${tls ? 'https' : 'http'}://127.0.0.1:${child.hello.port}` };
+}
+
+/** Runs `body` against a fresh server process, and always ends with no stream open and the server gone. */
+async function withServer<T>(name: ServerName, tls: boolean, body: (s: { child: Child; base: string }) => Promise<T>): Promise<T> {
+  const server = await startServer(name, tls);
+  try {
+    return await body(server);
+  } finally {
+    await upstream.request('stop');
+    await generator.request('closeAll');
+    await server.child.kill();
+    await until((s) => s.sockets <= 1, 'upstream sockets back to the direct one', 30_000).catch((err) => log(String(err)));
+  }
+}
+
+/** Steady load: open the streams, publish at `rate`, measure over `durationMs`. */
+async function steady(name: ServerName, proto: 'h1' | 'h2', c: typeof config.latency) {
+  return withServer(name, proto === 'h2', async ({ child, base }) => {
+    const open = await generator.request('open', { base, template: TEMPLATES[name], count: c.subscriptions, proto, groups: c.groups, concurrency: 100 });
+    if (open.failed) throw new Error(`${name}: ${open.failed} streams failed to open: ${open.error}`);
+    await until((s) => s.subscriptions >= c.subscriptions + 1, `${c.subscriptions} upstream subscriptions`);
+    // `rate` is events delivered per second in all; each published event reaches subscriptions/groups streams.
+    await upstream.request('load', { rate: (c.rate * c.groups) / c.subscriptions, groups: c.groups, payloadBytes: c.payloadBytes });
+    await sleep(c.warmupMs);
+    const up0 = procStat(upstream.pid);
+    const gen0 = procStat(generator.pid);
+    const cpu0 = procStat(child.pid);
+    await generator.request('start');
+    await sleep(c.durationMs);
+    const cpu1 = procStat(child.pid);
+    const up1 = procStat(upstream.pid);
+    const gen1 = procStat(generator.pid);
+    const measured = await generator.request('stop');
+    const seconds = c.durationMs / 1000;
+    const cpu = cpu1.cpu - cpu0.cpu;
+    return {
+      ...measured,
+      seconds,
+      eventsPerSecond: measured.events / seconds,
+      cpuSeconds: cpu,
+      /** Share of one core the server used. */
+      cpuLoad: cpu / seconds,
+      eventsPerCpuSecond: cpu > 0 ? measured.events / cpu : null,
+      rss: cpu1.rss,
+      /** Share of one core the load side used: if near 1, the load side, not the server, was the bottleneck. */
+      upstreamCpuLoad: (up1.cpu - up0.cpu) / seconds,
+      generatorCpuLoad: (gen1.cpu - gen0.cpu) / seconds,
+    };
+  });
+}
+
+/** Idle streams, each with its own upstream socket: RSS per subscription and the time to open them. */
+async function density(name: ServerName) {
+  return withServer(name, false, async ({ child, base }) => {
+    await sleep(config.settleMs);
+    const baseline = procStat(child.pid).rss;
+    const steps: { count: number; openMs: number; rss: number; rssPerSubscription: number }[] = [];
+    let open = 0;
+    let openMs = 0;
+    for (const count of config.density.counts) {
+      const t0 = performance.now();
+      const r = await generator.request('open', { base, template: TEMPLATES[name], count: count - open, proto: 'h1', groups: 1_000_000, concurrency: 200 }, 300_000);
+      if (r.failed) throw new Error(`${name}: ${r.failed} streams failed to open: ${r.error}`);
+      await until((s) => s.subscriptions >= count + 1, `${count} upstream subscriptions`, 120_000);
+      openMs += performance.now() - t0;
+      open = count;
+      await sleep(config.settleMs);
+      const rss = procStat(child.pid).rss;
+      steps.push({ count, openMs, rss, rssPerSubscription: (rss - baseline) / count });
+      log(`  ${name} density ${count}: ${Math.round((rss - baseline) / count / 1024)} KiB/subscription, opened in ${Math.round(openMs)} ms`);
+    }
+    await generator.request('closeAll');
+    const closeMs = await until((s) => s.sockets <= 1, 'upstream sockets back to zero', 60_000);
+    return { baseline, steps, closeMs };
+  });
+}
+
+/** Subscribe, wait for the first event, abort; then check that nothing leaked. */
+async function churn(name: ServerName) {
+  return withServer(name, false, async ({ child, base }) => {
+    const c = config.churn;
+    await generator.request('churn', { base, template: TEMPLATES[name], proto: 'h1', concurrency: c.concurrency, durationMs: c.warmupMs }, 60_000);
+    await until((s) => s.sockets <= 1, 'upstream sockets back to zero after warm-up', 30_000);
+    await sleep(config.settleMs);
+    const before = procStat(child.pid);
+    const r = await generator.request('churn', { base, template: TEMPLATES[name], proto: 'h1', concurrency: c.concurrency, durationMs: c.durationMs }, 120_000);
+    const during = procStat(child.pid);
+    const drainMs = await until((s) => s.sockets <= 1 && s.subscriptions <= 1, 'upstream sockets back to zero after churn', 30_000);
+    await sleep(config.settleMs);
+    const after = procStat(child.pid);
+    const s = await upstreamStats();
+    return {
+      ...r,
+      cpuSecondsPerThousand: ((during.cpu - before.cpu) / Math.max(1, r.cycles)) * 1000,
+      rssBefore: before.rss,
+      rssAfter: after.rss,
+      rssGrowth: after.rss - before.rss,
+      drainMs,
+      upstreamSocketsAfter: s.sockets - 1,
+    };
+  });
+}
+
+function machine() {
+  const lscpu = spawnSync('lscpu', { encoding: 'utf8' }).stdout ?? '';
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: /Model name:\s*(.+)/.exec(lscpu)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    pinned,
+  };
+}
+
+async function main() {
+  const t0 = performance.now();
+  const tmp = mkdtempSync(join(os.tmpdir(), 'subway-bench-'));
+  try {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keySize: 2048,
+      days: 1,
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    } as never);
+    cert = { cert: join(tmp, 'cert.pem'), key: join(tmp, 'key.pem') };
+    writeFileSync(cert.cert, pems.cert);
+    writeFileSync(cert.key, pems.private);
+
+    upstream = await startChild(join(here, 'upstream.ts'), [], { cpu: 0 });
+    generator = await startChild(join(here, 'generator.ts'), [], { cpu: 0 });
+    await generator.request('direct', { upstream: upstream.hello.url });
+    log(`upstream ${upstream.hello.url}; ${quick ? 'quick' : 'full'} run; servers: ${SERVERS.join(', ')}`);
+
+    const results: Results = {
+      meta: { date: new Date().toISOString(), quick, command: `npm run bench${quick ? ' -- --quick' : ''}`, machine: machine(), config, seconds: 0 },
+      latency: {},
+      throughput: {},
+      density: {},
+      churn: {},
+    };
+    for (const proto of config.protocols) {
+      results.latency[proto] = {};
+      for (const name of SERVERS) {
+        log(`latency ${proto} ${name}: ${config.latency.subscriptions} subscriptions, ${config.latency.rate} events/s`);
+        const r = await steady(name, proto, config.latency);
+        results.latency[proto][name] = r;
+        log(`  added p50 ${r.added.p50} p99 ${r.added.p99} p999 ${r.added.p999} ms; e2e p99 ${r.e2e.p99} ms; ${Math.round(r.eventsPerCpuSecond ?? 0)} events/CPU-s; load cpu ${r.upstreamCpuLoad.toFixed(2)}/${r.generatorCpuLoad.toFixed(2)}`);
+      }
+    }
+    for (const name of SERVERS) {
+      log(`throughput ${name}: ${config.throughput.subscriptions} subscriptions, ${config.throughput.rate} events/s, ${config.throughput.payloadBytes} B payloads`);
+      const r = await steady(name, 'h1', config.throughput);
+      results.throughput[name] = r;
+      log(`  ${Math.round(r.eventsPerSecond)} events/s, ${Math.round(r.eventsPerCpuSecond ?? 0)} events/CPU-s (server at ${r.cpuLoad.toFixed(2)} of a core; load cpu ${r.upstreamCpuLoad.toFixed(2)}/${r.generatorCpuLoad.toFixed(2)})`);
+    }
+    for (const name of SERVERS) {
+      log(`density ${name}: ${config.density.counts.join(', ')} idle subscriptions`);
+      results.density[name] = await density(name);
+    }
+    for (const name of SERVERS) {
+      log(`churn ${name}: ${config.churn.concurrency} loops for ${config.churn.durationMs} ms`);
+      const r = await churn(name);
+      results.churn[name] = r;
+      log(`  ${Math.round(r.perSecond)} cycles/s, RSS ${((r.rssGrowth) / 2 ** 20).toFixed(1)} MiB after, upstream sockets after: ${r.upstreamSocketsAfter}`);
+    }
+    results.meta.seconds = Math.round((performance.now() - t0) / 100) / 10;
+
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(outDir, 'results.md'), renderMarkdown(results));
+    writeFileSync(join(outDir, 'results.svg'), renderSvg(results));
+    log(`wrote ${join(outDir, 'results.{json,md,svg}')} in ${results.meta.seconds} s`);
+    console.log(`\n${renderMarkdown(results)}`);
+  } finally {
+    killAll();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error('[bench] failed:', err);
+    killAll();
+    process.exit(1);
+  },
+);
