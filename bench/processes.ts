@@ -36,11 +36,11 @@ export interface Child {
 
 let nextId = 1;
 
-export async function startChild(file: string, args: string[], options: { cpu?: number; nofile?: number } = {}): Promise<Child> {
+export async function startChild(file: string, args: string[], options: { cpu?: number; nofile?: number; nodeArgs?: string[] } = {}): Promise<Child> {
   const pin = hasTaskset && options.cpu !== undefined ? `taskset -c ${options.cpu} ` : '';
   const nofile = options.nofile ?? 65536;
   const script = `ulimit -n ${nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${pin}"$0" "$@"`;
-  const child = spawn('sh', ['-c', script, process.execPath, file, ...args], {
+  const child = spawn('sh', ['-c', script, process.execPath, ...(options.nodeArgs ?? []), file, ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
   });
@@ -81,9 +81,14 @@ export async function startChild(file: string, args: string[], options: { cpu?: 
         });
         child.send({ cmd, id, ...extra });
       }),
+    /** Asks the child to exit by closing its IPC channel (so --cpu-prof can write), SIGKILL after 5 s. */
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        if (child.connected) child.disconnect();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
     },
   };
 }

@@ -26,7 +26,20 @@ import { BENCH_OPERATION } from './schema.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    /** Servers to run, e.g. `--only subway,relay`. */
+    only: { type: 'string' },
+    /** Scenarios to run, e.g. `--scenarios throughput` (for profiling). */
+    scenarios: { type: 'string' },
+    /** Another checkout's src/ folder, run as the server `subway-base` (e.g. `--only subway,subway-base`), for A/B. */
+    'base-src': { type: 'string' },
+    /** Overrides a number of the config, e.g. `--set throughput.rate=2000` (repeatable). */
+    set: { type: 'string', multiple: true },
+    /** Node flags for the server under test, e.g. `--server-flags=--cpu-prof`. */
+    'server-flags': { type: 'string' },
+  },
 });
 const quick = flags.quick!;
 const outDir = resolve(flags.out ?? join(here, 'results'));
@@ -51,12 +64,23 @@ const config = quick
       settleMs: 1_000,
     };
 
-export type ServerName = 'relay' | 'subway' | 'yoga';
+for (const assignment of flags.set ?? []) {
+  const [path, value] = assignment.split('=');
+  const keys = path!.split('.');
+  let target: any = config;
+  for (const key of keys.slice(0, -1)) target = target?.[key];
+  if (!target || typeof target[keys.at(-1)!] !== 'number') throw new Error(`--set ${assignment}: no such number in the config`);
+  target[keys.at(-1)!] = Number(value);
+}
+
+export type ServerName = 'relay' | 'subway' | 'yoga' | 'subway-base';
 const SERVERS: ServerName[] = (flags.only?.split(',') as ServerName[] | undefined) ?? ['relay', 'subway', 'yoga'];
 /** The request path of the bench operation on each server; `{vars}` is the URL-encoded variables. */
+const SCENARIOS = new Set(flags.scenarios?.split(',') ?? ['latency', 'throughput', 'density', 'churn']);
 const TEMPLATES: Record<ServerName, string> = {
   relay: '/sse?variables={vars}',
   subway: '/graphql?id=Bench&variables={vars}',
+  'subway-base': '/graphql?id=Bench&variables={vars}',
   yoga: `/graphql?query=${encodeURIComponent(BENCH_OPERATION)}&variables={vars}`,
 };
 
@@ -84,8 +108,11 @@ async function until(predicate: (s: Awaited<ReturnType<typeof upstreamStats>>) =
 
 async function startServer(name: ServerName, tls: boolean): Promise<{ child: Child; base: string }> {
   const args = ['--upstream', String(upstream.hello.url)];
+  if (name === 'subway-base') args.push('--src', resolve(flags['base-src'] ?? 'src'));
   if (tls) args.push('--cert', cert!.cert, '--key', cert!.key);
-  const child = await startChild(join(here, 'servers', `${name}.ts`), args, { cpu: 1 });
+  const nodeArgs = flags['server-flags']?.split(' ').filter(Boolean) ?? [];
+  const file = name === 'subway-base' ? 'subway' : name;
+  const child = await startChild(join(here, 'servers', `${file}.ts`), args, { cpu: 1, nodeArgs });
   return { child, base: `${tls ? 'https' : 'http'}://127.0.0.1:${child.hello.port}` };
 }
 
@@ -227,7 +254,7 @@ async function main() {
       density: {},
       churn: {},
     };
-    for (const proto of config.protocols) {
+    for (const proto of SCENARIOS.has('latency') ? config.protocols : []) {
       results.latency[proto] = {};
       for (const name of SERVERS) {
         log(`latency ${proto} ${name}: ${config.latency.subscriptions} subscriptions, ${config.latency.rate} events/s`);
@@ -236,17 +263,17 @@ async function main() {
         log(`  added p50 ${r.added.p50} p99 ${r.added.p99} p999 ${r.added.p999} ms; e2e p99 ${r.e2e.p99} ms; ${Math.round(r.eventsPerCpuSecond ?? 0)} events/CPU-s; load cpu ${r.upstreamCpuLoad.toFixed(2)}/${r.generatorCpuLoad.toFixed(2)}`);
       }
     }
-    for (const name of SERVERS) {
+    for (const name of SCENARIOS.has('throughput') ? SERVERS : []) {
       log(`throughput ${name}: ${config.throughput.subscriptions} subscriptions, ${config.throughput.rate} events/s, ${config.throughput.payloadBytes} B payloads`);
       const r = await steady(name, 'h1', config.throughput);
       results.throughput[name] = r;
       log(`  ${Math.round(r.eventsPerSecond)} events/s, ${Math.round(r.eventsPerCpuSecond ?? 0)} events/CPU-s (server at ${r.cpuLoad.toFixed(2)} of a core; load cpu ${r.upstreamCpuLoad.toFixed(2)}/${r.generatorCpuLoad.toFixed(2)})`);
     }
-    for (const name of SERVERS) {
+    for (const name of SCENARIOS.has('density') ? SERVERS : []) {
       log(`density ${name}: ${config.density.counts.join(', ')} idle subscriptions`);
       results.density[name] = await density(name);
     }
-    for (const name of SERVERS) {
+    for (const name of SCENARIOS.has('churn') ? SERVERS : []) {
       log(`churn ${name}: ${config.churn.concurrency} loops for ${config.churn.durationMs} ms`);
       const r = await churn(name);
       results.churn[name] = r;

@@ -11,13 +11,15 @@ import { parseArgs } from 'node:util';
 export interface ServerArgs {
   upstream: string;
   tls?: { cert: Buffer; key: Buffer };
+  /** Another checkout's src/ folder (subway only). */
+  src?: string;
 }
 
 export function serverArgs(): ServerArgs {
-  const { values } = parseArgs({ options: { upstream: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } } });
+  const { values } = parseArgs({ options: { upstream: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, src: { type: 'string' } } });
   if (!values.upstream) throw new Error('--upstream is required');
   const tls = values.cert && values.key ? { cert: readFileSync(values.cert), key: readFileSync(values.key) } : undefined;
-  return { upstream: values.upstream, tls };
+  return { upstream: values.upstream, tls, src: values.src };
 }
 
 export function ready(port: number): void {

@@ -6,18 +6,23 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildSchema } from 'graphql';
-import { createGateway } from '../../src/gateway.ts';
-import { loadOperations } from '../../src/operations/load.ts';
-import { COMPANION_FILE, MANIFEST_FILE, formatJson } from '../../src/operations/manifest.ts';
-import { compileOperations } from '../../src/operations/register.ts';
-import { createRegistry } from '../../src/operations/registry.ts';
-import { readSources } from '../../src/operations/source.ts';
-import { NodeWebSocket, serveNode } from '../../src/runtime/node.ts';
 import { BENCH_OPERATION, benchTypeDefs } from '../schema.ts';
 import { ready, serverArgs } from './common.ts';
 
-const { upstream, tls } = serverArgs();
+const { upstream, tls, src } = serverArgs();
+// `--src <dir>` runs another checkout's src/ (an A/B comparison in one run: `--base-src`).
+const base = src ? pathToFileURL(`${src}/`).href : new URL('../../src/', import.meta.url).href;
+const load = <T>(path: string): Promise<T> => import(new URL(path, base).href);
+const { createGateway } = await load<typeof import('../../src/gateway.ts')>('gateway.ts');
+const { loadOperations } = await load<typeof import('../../src/operations/load.ts')>('operations/load.ts');
+const { COMPANION_FILE, MANIFEST_FILE, formatJson } = await load<typeof import('../../src/operations/manifest.ts')>('operations/manifest.ts');
+const { compileOperations } = await load<typeof import('../../src/operations/register.ts')>('operations/register.ts');
+const { createRegistry } = await load<typeof import('../../src/operations/registry.ts')>('operations/registry.ts');
+const { readSources } = await load<typeof import('../../src/operations/source.ts')>('operations/source.ts');
+const { NodeWebSocket, serveNode } = await load<typeof import('../../src/runtime/node.ts')>('runtime/node.ts');
+
 const dir = mkdtempSync(join(tmpdir(), 'subway-bench-ops-'));
 try {
   writeFileSync(join(dir, 'Bench.graphql'), BENCH_OPERATION);
