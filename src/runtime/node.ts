@@ -6,9 +6,10 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { createServerAdapter } from '@whatwg-node/server';
+import { createServerAdapter, handleErrorFromRequestHandler, sendNodeResponse } from '@whatwg-node/server';
 import WebSocket from 'ws';
 import type { Gateway, RequestContext } from '../gateway.ts';
+import { directWriterOf } from '../sse/stream.ts';
 
 /**
  * The `ws` client with per-message deflate off: every upstream socket would
@@ -39,6 +40,43 @@ export interface NodeServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/**
+ * Sends a Response. An event stream (src/sse/stream.ts) skips the Web stream:
+ * each frame is one `res.write` of its text, encoded once by Node into the
+ * socket's buffer, instead of a TextEncoder chunk pumped through a reader.
+ * Anything else goes through @whatwg-node/server as usual.
+ */
+function sendResponse(response: Response, req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): unknown {
+  const attach = directWriterOf(response.body);
+  if (!attach || res.destroyed || res.writableEnded) return sendNodeResponse(response, res as never, req as never, true);
+  const out = res as http.ServerResponse;
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, key) => (headers[key] = value));
+  const head = () => {
+    if (!out.headersSent) out.writeHead(response.status, headers);
+  };
+  const handle = attach({
+    write: (frame) => {
+      if (out.destroyed) throw new Error('response destroyed');
+      head();
+      out.write(frame);
+    },
+    end: () => {
+      head();
+      out.end();
+    },
+  });
+  if (!handle) return sendNodeResponse(response, res as never, req as never, true);
+  if (req instanceof http.IncomingMessage) {
+    // A long-lived stream: no idle time-out, no Nagle delay (as @whatwg-node/server does for streams).
+    req.socket.setTimeout(0);
+    req.socket.setNoDelay(true);
+    req.socket.setKeepAlive(true);
+  }
+  res.once('close', () => handle.cancel());
+  return undefined;
+}
+
 export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
   // Native Request/Response, so a Response's ReadableStream body is streamed as it is.
   const adapter = createServerAdapter<RequestContext>((request, context) => gateway.fetch(request, context), {
@@ -51,7 +89,11 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   const listener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const controller = new AbortController();
     res.once('close', () => controller.abort());
-    void adapter(req as never, res as never, { signal: controller.signal });
+    Promise.resolve()
+      .then(() => adapter.handleNodeRequestAndResponse(req as never, res as never, { signal: controller.signal }))
+      .catch((err: unknown) => handleErrorFromRequestHandler(err as never, Response))
+      .then((response) => sendResponse(response, req, res))
+      .catch((err: unknown) => console.error('[subway] could not send a response', err));
   };
   const server = options.tls
     ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener)

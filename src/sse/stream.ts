@@ -3,8 +3,13 @@
  * comment at once, sends a heartbeat comment on an interval, and tears its
  * producer down exactly once, whichever comes first: the producer finishing,
  * the consumer cancelling the stream, or the request's signal aborting.
+ *
+ * The producer starts when the consumer first reads (or attaches a direct
+ * writer), not when the stream is made. A runtime adapter that can write text
+ * to its socket may skip the Web stream: `directWriterOf(body)` hands it each
+ * frame as one string, for one write per event (see src/runtime/node.ts).
  */
-import { COMMENT, COMPLETE, nextFrame, retryFrame } from './encode.ts';
+import { COMMENT, COMPLETE, encodeFrame, nextFrame, retryFrame } from './encode.ts';
 
 /** Timer functions, injected so tests and runtimes can supply their own clock. */
 export interface Timers {
@@ -39,6 +44,24 @@ export interface EventStreamOptions {
   onEnd?(reason: EndReason): void;
 }
 
+/** Takes frames straight from the producer, in place of the stream's reader. */
+export interface FrameWriter {
+  /** Writes one or more whole SSE frames. Throws if the client is gone. */
+  write(frame: string): void;
+  /** Ends the response after the last frame. */
+  end(): void;
+}
+
+/** Switches a stream to a direct writer; `undefined` when it was already read, locked or ended (use the stream then). */
+export type AttachWriter = (writer: FrameWriter) => { cancel(): void } | undefined;
+
+const DIRECT = Symbol.for('subway.sse.attachWriter');
+
+/** The direct path of a body made by `createEventStream`, if it has one. */
+export function directWriterOf(body: unknown): AttachWriter | undefined {
+  return body !== null && typeof body === 'object' ? ((body as { [DIRECT]?: AttachWriter })[DIRECT] ?? undefined) : undefined;
+}
+
 /**
  * `start` receives the sink and returns the producer's teardown, which runs
  * exactly once when the stream ends for any reason.
@@ -48,6 +71,8 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
   let finished = false;
   let heartbeat: unknown;
   let teardown: (() => void) | undefined;
+  let direct: FrameWriter | undefined;
+  let begun = false;
   const listeners: (() => void)[] = [];
 
   const finish = (reason: EndReason, closeStream: boolean) => {
@@ -58,7 +83,8 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     try {
       teardown?.();
     } finally {
-      if (closeStream) {
+      if (closeStream && direct) direct.end();
+      else if (closeStream) {
         try {
           controller.close();
         } catch {
@@ -69,14 +95,27 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     }
   };
 
-  const write = (chunk: Uint8Array): void => {
+  const write = (frame: string): void => {
     if (finished) return;
     try {
-      controller.enqueue(chunk);
+      if (direct) direct.write(frame);
+      else controller.enqueue(encodeFrame(frame));
     } catch {
-      // The consumer is gone (the stream was cancelled or errored): end the producer too.
+      // The consumer is gone (the stream was cancelled or errored, the socket destroyed): end the producer too.
       finish('client-gone', false);
     }
+  };
+
+  /** The first read (or the direct writer) starts the stream: first comment, heartbeat, producer. */
+  const begin = () => {
+    if (begun || finished) return;
+    begun = true;
+    write(COMMENT);
+    if (finished) return;
+    if (options.heartbeatMs > 0) heartbeat = options.timers.setInterval(() => write(COMMENT), options.heartbeatMs);
+    const td = start(sink);
+    if (finished) td();
+    else teardown = td;
   };
 
   const sink: EventSink = {
@@ -91,28 +130,36 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     },
   };
 
-  return new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-      c.enqueue(COMMENT);
-      for (const signal of options.signals) {
-        if (!signal) continue;
-        if (signal.aborted) {
-          finished = true;
-          options.onEnd?.('client-gone');
-          return;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        for (const signal of options.signals) {
+          if (!signal) continue;
+          if (signal.aborted) {
+            finished = true;
+            options.onEnd?.('client-gone');
+            return;
+          }
+          const onAbort = () => finish('client-gone', true);
+          signal.addEventListener('abort', onAbort, { once: true });
+          listeners.push(() => signal.removeEventListener('abort', onAbort));
         }
-        const onAbort = () => finish('client-gone', true);
-        signal.addEventListener('abort', onAbort, { once: true });
-        listeners.push(() => signal.removeEventListener('abort', onAbort));
-      }
-      if (options.heartbeatMs > 0) heartbeat = options.timers.setInterval(() => write(COMMENT), options.heartbeatMs);
-      const td = start(sink);
-      if (finished) td();
-      else teardown = td;
+      },
+      pull: begin,
+      cancel() {
+        finish('client-gone', false);
+      },
     },
-    cancel() {
-      finish('client-gone', false);
-    },
-  });
+    // Nothing is produced ahead of the first read.
+    { highWaterMark: 0 },
+  );
+  const attach: AttachWriter = (writer) => {
+    if (begun || finished || stream.locked) return undefined;
+    direct = writer;
+    begin();
+    return { cancel: () => finish('client-gone', false) };
+  };
+  Object.defineProperty(stream, DIRECT, { value: attach });
+  return stream;
 }
