@@ -42,6 +42,8 @@ let e2e = histogram();
 let directE2e = histogram();
 
 const streams = new Set<Stream>();
+/** Streams the server ended while we still wanted them (e.g. a `retry:` when the upstream refused). */
+let endedByServer = 0;
 const h2Sessions: http2.ClientHttp2Session[] = [];
 let direct: Client | undefined;
 
@@ -96,6 +98,10 @@ function openStream(base: string, path: string, proto: Proto, firstEvent: boolea
     let settled = false;
     let headed = false;
     let stream!: Stream;
+    let closing = false;
+    const onServerEnd = () => {
+      if (!closing && streams.delete(stream)) endedByServer++;
+    };
     const settle = (r: OpenResult) => {
       if (settled) return;
       settled = true;
@@ -120,11 +126,19 @@ function openStream(base: string, path: string, proto: Proto, firstEvent: boolea
         res.setEncoding('utf8');
         res.on('data', parse);
         res.on('error', () => {});
-        res.on('close', () => settle({ ok: false, error: 'closed early' }));
+        res.on('close', () => {
+          onServerEnd();
+          settle({ ok: false, error: 'closed early' });
+        });
       });
       req.on('error', (err) => settle({ ok: false, error: err.message }));
       req.end();
-      stream = { close: () => req.destroy() };
+      stream = {
+        close: () => {
+          closing = true;
+          req.destroy();
+        },
+      };
     } else {
       const session = pickSession(base);
       const req = session.request({ ':path': path, accept: 'text/event-stream' });
@@ -132,9 +146,17 @@ function openStream(base: string, path: string, proto: Proto, firstEvent: boolea
       req.on('response', (headers) => onHead(Number(headers[':status'])));
       req.on('data', parse);
       req.on('error', (err) => settle({ ok: false, error: err.message }));
-      req.on('close', () => settle({ ok: false, error: headed ? 'closed early' : 'closed before the head' }));
+      req.on('close', () => {
+        onServerEnd();
+        settle({ ok: false, error: headed ? 'closed early' : 'closed before the head' });
+      });
       req.end();
-      stream = { close: () => req.close(http2.constants.NGHTTP2_CANCEL) };
+      stream = {
+        close: () => {
+          closing = true;
+          req.close(http2.constants.NGHTTP2_CANCEL);
+        },
+      };
     }
     streams.add(stream);
   });
@@ -219,12 +241,16 @@ const commands: Record<string, (msg: any) => Promise<unknown>> = {
     });
     return { ms: performance.now() - t0, failed, error, open: streams.size };
   },
+  async stats() {
+    return { open: streams.size, endedByServer };
+  },
   async closeAll() {
     for (const s of streams) s.close();
     streams.clear();
     for (const s of h2Sessions) s.close();
     h2Sessions.length = 0;
     opened = 0;
+    endedByServer = 0;
     return {};
   },
   async start() {

@@ -16,7 +16,7 @@ type Steady = {
   upstreamCpuLoad: number;
   generatorCpuLoad: number;
 };
-type Density = { baseline: number; steps: { count: number; openMs: number; rss: number; rssPerSubscription: number }[]; closeMs: number };
+type Density = { baseline: number; steps: { count: number; openMs: number; refused: number; rss: number; rssPerSubscription: number }[]; closeMs: number };
 type Churn = { perSecond: number; cycles: number; failed: number; rssGrowth: number; upstreamSocketsAfter: number; drainMs: number; cpuSecondsPerThousand: number };
 
 export interface Results {
@@ -63,6 +63,7 @@ export function rows(r: Results): Row[] {
       digits: 2,
       target: proto === 'h1' ? { relay: 1.2, lower: true } : undefined,
     });
+    out.push({ figure: `events per CPU-second at this load, ${label}`, values: pick((s) => s.eventsPerCpuSecond ?? NaN) });
   }
   out.push({
     figure: 'events per CPU-second, 1 KiB payloads',
@@ -87,6 +88,10 @@ export function rows(r: Results): Row[] {
       digits: 2,
     });
   });
+  counts.forEach((count, i) => {
+    const refused = Object.fromEntries(SERVERS.map((s) => [s, r.density[s] ? r.density[s].steps[i]!.refused : null]));
+    if (Object.values(refused).some((v) => v)) out.push({ figure: `streams ended by the server while opening ${fmt(count)}`, values: refused });
+  });
   out.push({ figure: 'churn: subscribe/abort cycles per second', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s]?.perSecond ?? null])) });
   out.push({ figure: 'churn: CPU-seconds per 1,000 cycles', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s]?.cpuSecondsPerThousand ?? null])), digits: 2 });
   out.push({ figure: 'churn: RSS after minus before (MiB)', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s] ? r.churn[s].rssGrowth / 2 ** 20 : null])), digits: 1 });
@@ -110,9 +115,9 @@ function verdict(row: Row): string {
 }
 
 export function renderMarkdown(r: Results): string {
-  const m = r.meta.machine as { nproc: number; cpuModel: string; node: string; kernel: string; memoryGiB: number; pinned: boolean };
+  const m = r.meta.machine as { nproc: number; cpuModel: string; node: string; kernel: string; memoryGiB: number; pinned: boolean; loadAverage?: number; loadAverageAtEnd?: number };
   const lines = [
-    `Run ${r.meta.date} (\`${r.meta.command}\`, ${r.meta.seconds} s) on ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}${m.pinned ? '; server under test pinned to CPU 1, upstream and generator to CPU 0' : ''}.`,
+    `Run ${r.meta.date} (\`${r.meta.command}\`, ${r.meta.seconds} s) on ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}${m.pinned ? '; server under test pinned to CPU 1, upstream and generator to CPU 0' : ''}; load average ${m.loadAverage ?? '?'} at the start, ${m.loadAverageAtEnd ?? '?'} at the end (other work on the machine).`,
     '',
     '| figure | direct graphql-ws | raw relay | **subway** | Yoga (peer) | subway ÷ relay | subway ÷ Yoga | target |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
