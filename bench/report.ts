@@ -17,7 +17,17 @@ type Steady = {
   generatorCpuLoad: number;
 };
 type Density = { baseline: number; steps: { count: number; openMs: number; refused: number; rss: number; rssPerSubscription: number }[]; closeMs: number };
-type Churn = { perSecond: number; cycles: number; failed: number; rssGrowth: number; upstreamSocketsAfter: number; drainMs: number; cpuSecondsPerThousand: number };
+type Churn = {
+  perSecond: number;
+  cycles: number;
+  failed: number;
+  rssGrowth: number;
+  /** RSS after a second, identical round minus after the first: a leak keeps growing, a warm heap does not. */
+  rssGrowthSecondRound: number;
+  upstreamSocketsAfter: number;
+  drainMs: number;
+  cpuSecondsPerThousand: number;
+};
 
 export interface Results {
   meta: { date: string; quick: boolean; command: string; machine: Record<string, unknown>; config: unknown; seconds: number };
@@ -36,7 +46,7 @@ function fmt(v: number | null | undefined, digits = 0): string {
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   return a != null && b != null && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : null;
 }
-const r2 = (v: number | null) => (v === null ? '—' : `${fmt(v, 2)}x`);
+const r2 = (v: number | null) => (v === null ? '—' : `${v < 0.1 ? v.toPrecision(2) : fmt(v, 2)}x`);
 
 interface Row {
   figure: string;
@@ -63,6 +73,7 @@ export function rows(r: Results): Row[] {
       digits: 2,
       target: proto === 'h1' ? { relay: 1.2, lower: true } : undefined,
     });
+    out.push({ figure: `direct graphql-ws end-to-end p99 during the run, ${label} (ms; the load side's own lag)`, values: pick((s) => s.direct.p99), digits: 2 });
     out.push({ figure: `events per CPU-second at this load, ${label}`, values: pick((s) => s.eventsPerCpuSecond ?? NaN) });
   }
   out.push({
@@ -94,7 +105,12 @@ export function rows(r: Results): Row[] {
   });
   out.push({ figure: 'churn: subscribe/abort cycles per second', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s]?.perSecond ?? null])) });
   out.push({ figure: 'churn: CPU-seconds per 1,000 cycles', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s]?.cpuSecondsPerThousand ?? null])), digits: 2 });
-  out.push({ figure: 'churn: RSS after minus before (MiB)', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s] ? r.churn[s].rssGrowth / 2 ** 20 : null])), digits: 1 });
+  out.push({ figure: 'churn: RSS after the first round minus before (MiB)', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s] ? r.churn[s].rssGrowth / 2 ** 20 : null])), digits: 1 });
+  out.push({
+    figure: 'churn: RSS after a second round minus after the first (MiB; a leak keeps growing)',
+    values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s] ? r.churn[s].rssGrowthSecondRound / 2 ** 20 : null])),
+    digits: 1,
+  });
   out.push({ figure: 'churn: upstream sockets left open', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s]?.upstreamSocketsAfter ?? null])) });
   return out;
 }
@@ -115,9 +131,9 @@ function verdict(row: Row): string {
 }
 
 export function renderMarkdown(r: Results): string {
-  const m = r.meta.machine as { nproc: number; cpuModel: string; node: string; kernel: string; memoryGiB: number; pinned: boolean; loadAverage?: number; loadAverageAtEnd?: number };
+  const m = r.meta.machine as { nproc: number; cpuModel: string; node: string; kernel: string; memoryGiB: number; pinned: boolean; pinLoad?: boolean; loadAverage?: number; loadAverageAtEnd?: number };
   const lines = [
-    `Run ${r.meta.date} (\`${r.meta.command}\`, ${r.meta.seconds} s) on ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}${m.pinned ? '; server under test pinned to CPU 1, upstream and generator to CPU 0' : ''}; load average ${m.loadAverage ?? '?'} at the start, ${m.loadAverageAtEnd ?? '?'} at the end (other work on the machine).`,
+    `Run ${r.meta.date} (\`${r.meta.command}\`, ${r.meta.seconds} s) on ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}${m.pinned ? `; server under test pinned to CPU 1${m.pinLoad ? ', upstream and generator to CPU 0' : ', upstream and generator unpinned'}` : ''}; load average ${m.loadAverage ?? '?'} at the start, ${m.loadAverageAtEnd ?? '?'} at the end (other work on the machine).`,
     '',
     '| figure | direct graphql-ws | raw relay | **subway** | Yoga (peer) | subway ÷ relay | subway ÷ Yoga | target |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

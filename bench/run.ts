@@ -63,7 +63,7 @@ const config = quick
       latency: { subscriptions: 1_000, rate: 4_000, groups: 100, warmupMs: 3_000, durationMs: 15_000, payloadBytes: 1024 },
       throughput: { subscriptions: 200, rate: 10_000, groups: 20, warmupMs: 2_000, durationMs: 10_000, payloadBytes: 1024 },
       density: { counts: [1_000, 5_000, 10_000] },
-      churn: { concurrency: 20, warmupMs: 1_000, durationMs: 10_000 },
+      churn: { concurrency: 20, warmupMs: 1_000, durationMs: 8_000 },
       protocols: ['h1', 'h2'] as const,
       settleMs: 1_000,
     };
@@ -218,18 +218,27 @@ async function churn(name: ServerName) {
     await until((s) => s.sockets <= 1, 'upstream sockets back to zero after warm-up', 30_000);
     await sleep(config.settleMs);
     const before = procStat(child.pid);
-    const r = await generator.request('churn', { base, template: TEMPLATES[name], proto: 'h1', concurrency: c.concurrency, durationMs: c.durationMs }, 120_000);
-    const during = procStat(child.pid);
-    const drainMs = await until((s) => s.sockets <= 1 && s.subscriptions <= 1, 'upstream sockets back to zero after churn', 30_000);
-    await sleep(config.settleMs);
-    const after = procStat(child.pid);
+    const round = async () => {
+      const r = await generator.request('churn', { base, template: TEMPLATES[name], proto: 'h1', concurrency: c.concurrency, durationMs: c.durationMs }, 120_000);
+      const during = procStat(child.pid);
+      const drainMs = await until((s) => s.sockets <= 1 && s.subscriptions <= 1, 'upstream sockets back to zero after churn', 30_000);
+      await sleep(config.settleMs);
+      return { r, during, drainMs, after: procStat(child.pid) };
+    };
+    const first = await round();
+    // A second, identical round: a warm heap stays where the first left it, a leak keeps growing.
+    const second = await round();
     const s = await upstreamStats();
+    const { r, during, drainMs, after } = first;
     return {
       ...r,
       cpuSecondsPerThousand: ((during.cpu - before.cpu) / Math.max(1, r.cycles)) * 1000,
       rssBefore: before.rss,
       rssAfter: after.rss,
       rssGrowth: after.rss - before.rss,
+      rssAfterSecondRound: second.after.rss,
+      rssGrowthSecondRound: second.after.rss - after.rss,
+      secondRoundPerSecond: second.r.perSecond,
       drainMs,
       upstreamSocketsAfter: s.sockets - 1,
     };
@@ -245,6 +254,7 @@ function machine() {
     kernel: os.release(),
     node: process.version,
     pinned,
+    pinLoad: flags['pin-load'],
     /** 1-minute load average when the run started: other work on the machine skews every figure. */
     loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
   };
@@ -299,7 +309,7 @@ async function main() {
       log(`churn ${name}: ${config.churn.concurrency} loops for ${config.churn.durationMs} ms`);
       const r = await churn(name);
       results.churn[name] = r;
-      log(`  ${Math.round(r.perSecond)} cycles/s, RSS ${((r.rssGrowth) / 2 ** 20).toFixed(1)} MiB after, upstream sockets after: ${r.upstreamSocketsAfter}`);
+      log(`  ${Math.round(r.perSecond)} cycles/s, RSS +${(r.rssGrowth / 2 ** 20).toFixed(1)} MiB after a round, +${(r.rssGrowthSecondRound / 2 ** 20).toFixed(1)} MiB after a second, upstream sockets after: ${r.upstreamSocketsAfter}`);
     }
     (results.meta.machine as { loadAverageAtEnd?: number }).loadAverageAtEnd = Math.round(os.loadavg()[0]! * 100) / 100;
     results.meta.seconds = Math.round((performance.now() - t0) / 100) / 10;
