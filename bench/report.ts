@@ -25,6 +25,7 @@ type Churn = {
   /** RSS after a second, identical round minus after the first: a leak keeps growing, a warm heap does not. */
   rssGrowthSecondRound: number;
   upstreamSocketsAfter: number;
+  heapAfterGc?: number[];
   drainMs: number;
   cpuSecondsPerThousand: number;
 };
@@ -62,13 +63,11 @@ export function rows(r: Results): Row[] {
   for (const [proto, byServer] of Object.entries(r.latency)) {
     const label = proto === 'h1' ? 'HTTP/1.1' : 'HTTP/2';
     const pick = (f: (s: Steady) => number) => Object.fromEntries(SERVERS.map((s) => [s, byServer[s] ? f(byServer[s]) : null]));
-    const direct = Object.values(byServer)[0]?.direct;
     out.push({ figure: `added latency p50, ${label} (ms)`, direct: '0', values: pick((s) => s.added.p50), digits: 2 });
     out.push({ figure: `added latency p99, ${label} (ms)`, direct: '0', values: pick((s) => s.added.p99), digits: 2 });
     out.push({ figure: `added latency p999, ${label} (ms)`, direct: '0', values: pick((s) => s.added.p999), digits: 2 });
     out.push({
       figure: `end-to-end p99, ${label} (ms)`,
-      direct: direct ? fmt(direct.p99, 2) : undefined,
       values: pick((s) => s.e2e.p99),
       digits: 2,
       target: proto === 'h1' ? { relay: 1.2, lower: true } : undefined,
@@ -111,6 +110,10 @@ export function rows(r: Results): Row[] {
     values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s] ? r.churn[s].rssGrowthSecondRound / 2 ** 20 : null])),
     digits: 1,
   });
+  const heap = (i: number) => Object.fromEntries(SERVERS.map((s) => [s, r.churn[s]?.heapAfterGc ? r.churn[s].heapAfterGc![i]! / 2 ** 20 : null]));
+  out.push({ figure: 'churn: JS heap after a full GC, before (MiB)', values: heap(0), digits: 1 });
+  out.push({ figure: 'churn: JS heap after a full GC, after round 1 (MiB)', values: heap(1), digits: 1 });
+  out.push({ figure: 'churn: JS heap after a full GC, after round 2 (MiB; a leak keeps growing)', values: heap(2), digits: 1 });
   out.push({ figure: 'churn: upstream sockets left open', values: Object.fromEntries(SERVERS.map((s) => [s, r.churn[s]?.upstreamSocketsAfter ?? null])) });
   return out;
 }

@@ -116,7 +116,7 @@ async function startServer(name: ServerName, tls: boolean): Promise<{ child: Chi
   const args = ['--upstream', String(upstream.hello.url)];
   if (name === 'subway-base') args.push('--src', resolve(flags['base-src'] ?? 'src'));
   if (tls) args.push('--cert', cert!.cert, '--key', cert!.key);
-  const nodeArgs = flags['server-flags']?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = ['--expose-gc', ...(flags['server-flags']?.split(' ').filter(Boolean) ?? [])];
   const file = name === 'subway-base' ? 'subway' : name;
   const child = await startChild(join(here, 'servers', `${file}.ts`), args, { cpu: 1, nodeArgs });
   return { child, base: `${tls ? 'https' : 'http'}://127.0.0.1:${child.hello.port}` };
@@ -217,13 +217,15 @@ async function churn(name: ServerName) {
     await generator.request('churn', { base, template: TEMPLATES[name], proto: 'h1', concurrency: c.concurrency, durationMs: c.warmupMs }, 60_000);
     await until((s) => s.sockets <= 1, 'upstream sockets back to zero after warm-up', 30_000);
     await sleep(config.settleMs);
+    const gcBefore = await child.request('gc');
     const before = procStat(child.pid);
     const round = async () => {
       const r = await generator.request('churn', { base, template: TEMPLATES[name], proto: 'h1', concurrency: c.concurrency, durationMs: c.durationMs }, 120_000);
       const during = procStat(child.pid);
       const drainMs = await until((s) => s.sockets <= 1 && s.subscriptions <= 1, 'upstream sockets back to zero after churn', 30_000);
       await sleep(config.settleMs);
-      return { r, during, drainMs, after: procStat(child.pid) };
+      const after = procStat(child.pid);
+      return { r, during, drainMs, after, gc: await child.request('gc') };
     };
     const first = await round();
     // A second, identical round: a warm heap stays where the first left it, a leak keeps growing.
@@ -239,6 +241,8 @@ async function churn(name: ServerName) {
       rssAfterSecondRound: second.after.rss,
       rssGrowthSecondRound: second.after.rss - after.rss,
       secondRoundPerSecond: second.r.perSecond,
+      /** JS heap in use after a full GC: before, after one round, after two. A leak grows it round after round. */
+      heapAfterGc: [gcBefore.heapUsed, first.gc.heapUsed, second.gc.heapUsed],
       drainMs,
       upstreamSocketsAfter: s.sockets - 1,
     };
@@ -309,7 +313,7 @@ async function main() {
       log(`churn ${name}: ${config.churn.concurrency} loops for ${config.churn.durationMs} ms`);
       const r = await churn(name);
       results.churn[name] = r;
-      log(`  ${Math.round(r.perSecond)} cycles/s, RSS +${(r.rssGrowth / 2 ** 20).toFixed(1)} MiB after a round, +${(r.rssGrowthSecondRound / 2 ** 20).toFixed(1)} MiB after a second, upstream sockets after: ${r.upstreamSocketsAfter}`);
+      log(`  ${Math.round(r.perSecond)} cycles/s, RSS +${(r.rssGrowth / 2 ** 20).toFixed(1)} MiB after a round, +${(r.rssGrowthSecondRound / 2 ** 20).toFixed(1)} MiB after a second; heap after GC ${r.heapAfterGc.map((b: number) => (b / 2 ** 20).toFixed(1)).join(' → ')} MiB; upstream sockets after: ${r.upstreamSocketsAfter}`);
     }
     (results.meta.machine as { loadAverageAtEnd?: number }).loadAverageAtEnd = Math.round(os.loadavg()[0]! * 100) / 100;
     results.meta.seconds = Math.round((performance.now() - t0) / 100) / 10;

@@ -24,6 +24,13 @@ export function serverArgs(): ServerArgs {
 
 export function ready(port: number): void {
   process.send?.({ ready: true, port });
+  // Between measurements only: the orchestrator asks for a full GC and the heap after it (leak check).
+  process.on('message', (m: { cmd?: string; id?: number }) => {
+    if (m?.cmd !== 'gc') return;
+    (globalThis as { gc?: () => void }).gc?.();
+    const { heapUsed, external, arrayBuffers, rss } = process.memoryUsage();
+    process.send?.({ reply: m.id, result: { heapUsed, external, arrayBuffers, rss } });
+  });
   // The orchestrator owns this process: when it goes, so do we.
   process.on('disconnect', () => process.exit(0));
 }

@@ -42,6 +42,7 @@ test('npm run bench -- --quick writes results.json, results.md and results.svg',
     expect(results.density[name].steps.map((s: { count: number }) => s.count)).toEqual(results.meta.config.density.counts);
     for (const step of results.density[name].steps) expect(step).toMatchObject({ openMs: expect.any(Number), rssPerSubscription: expect.any(Number) });
     expect(results.churn[name]).toMatchObject({ cycles: expect.any(Number), perSecond: expect.any(Number), upstreamSocketsAfter: 0 });
+    expect(results.churn[name].heapAfterGc).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
     expect(results.churn[name].cycles).toBeGreaterThan(0);
   }
 
