@@ -1,0 +1,39 @@
+/**
+ * subway under test: the persisted operation registered into a temporary
+ * folder against the benchmark schema, then `createGateway` + `serveNode`,
+ * exactly as `npm start` assembles them.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildSchema } from 'graphql';
+import { BENCH_OPERATION, benchTypeDefs } from '../schema.ts';
+import { ready, serverArgs } from './common.ts';
+
+const { upstream, tls, src } = serverArgs();
+// `--src <dir>` runs another checkout's src/ (an A/B comparison in one run: `--base-src`).
+const base = src ? pathToFileURL(`${src}/`).href : new URL('../../src/', import.meta.url).href;
+const load = <T>(path: string): Promise<T> => import(new URL(path, base).href);
+const { createGateway } = await load<typeof import('../../src/gateway.ts')>('gateway.ts');
+const { loadOperations } = await load<typeof import('../../src/operations/load.ts')>('operations/load.ts');
+const { COMPANION_FILE, MANIFEST_FILE, formatJson } = await load<typeof import('../../src/operations/manifest.ts')>('operations/manifest.ts');
+const { compileOperations } = await load<typeof import('../../src/operations/register.ts')>('operations/register.ts');
+const { createRegistry } = await load<typeof import('../../src/operations/registry.ts')>('operations/registry.ts');
+const { readSources } = await load<typeof import('../../src/operations/source.ts')>('operations/source.ts');
+const { NodeWebSocket, serveNode } = await load<typeof import('../../src/runtime/node.ts')>('runtime/node.ts');
+
+const dir = mkdtempSync(join(tmpdir(), 'subway-bench-ops-'));
+try {
+  writeFileSync(join(dir, 'Bench.graphql'), BENCH_OPERATION);
+  const { bundle, problems } = compileOperations(await readSources(dir), buildSchema(benchTypeDefs));
+  if (problems.length) throw new Error(problems.join('\n'));
+  writeFileSync(join(dir, MANIFEST_FILE), formatJson(bundle.manifest));
+  writeFileSync(join(dir, COMPANION_FILE), formatJson(bundle.companion));
+  const registry = createRegistry(await loadOperations(dir));
+  const gateway = createGateway({ registry, upstream: { url: upstream, webSocketImpl: NodeWebSocket } });
+  const node = await serveNode(gateway, { port: 0, host: '127.0.0.1', tls });
+  ready(node.port);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
