@@ -10,8 +10,15 @@
  * exactly when the consumer (the runtime writing to the socket, which waits
  * for `drain`) wants more. Everything queued between two pulls goes out as
  * one chunk.
+ *
+ * A runtime adapter that can write text to its socket may skip the Web
+ * stream: `directWriterOf(body)` lets it take each frame as one string (one
+ * socket write per event, encoded once by the socket; see
+ * src/runtime/node.ts). The queue and its bounds stay the same: the writer's
+ * `write` returning false (the socket's buffer is over its mark) stands for
+ * "no pull yet", and its `drain` for the next pull.
  */
-import { COMMENT, COMPLETE, nextFrame, retryFrame } from './encode.ts';
+import { COMMENT, COMMENT_TEXT, COMPLETE_TEXT, encodeFrame, nextFrameText, retryFrameText } from './encode.ts';
 
 /** Timer functions, injected so tests and runtimes can supply their own clock. */
 export interface Timers {
@@ -80,10 +87,47 @@ export interface EventStreamOptions {
   onReleased?(): void;
 }
 
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+/** Takes frames straight from the stream, in place of its reader (a runtime adapter's socket). */
+export interface FrameWriter {
+  /**
+   * Writes whole SSE frames: text once attached, bytes only for what was
+   * queued before. Returns false when the consumer holds enough for now (as
+   * Node's `write` does); `drained()` then says when to write again. Throws
+   * if the client is gone.
+   */
+  write(chunk: string | Uint8Array): boolean;
+  /** UTF-8 length of a frame's text, in bytes (what the stream counts against `maxQueuedBytes`). */
+  byteLength(text: string): number;
+  /** Ends the response after the last frame. */
+  end(): void;
+}
+
+/** What the adapter tells a stream it attached a writer to. */
+export interface DirectStream {
+  /** The writer may write again (Node's `drain`): the direct path's pull. */
+  drained(): void;
+  /** The client went away (the response closed): the direct path's cancel. */
+  cancel(): void;
+}
+
+/** Switches a stream to a direct writer; `undefined` when it is being read already (use the stream then). */
+export type AttachWriter = (writer: FrameWriter) => DirectStream | undefined;
+
+const DIRECT = Symbol.for('subway.sse.attachWriter');
+
+/** The direct path of a body made by `createEventStream`, if it has one. */
+export function directWriterOf(body: unknown): AttachWriter | undefined {
+  return body !== null && typeof body === 'object' ? ((body as { [DIRECT]?: AttachWriter })[DIRECT] ?? undefined) : undefined;
+}
+
+/** A frame as queued: bytes on the Web stream path, text on the direct path. */
+type Chunk = Uint8Array | string;
+
+function concat(chunks: readonly Chunk[], length: number): Chunk {
+  if (typeof chunks[0] === 'string') return chunks.join('');
   const out = new Uint8Array(length);
   let offset = 0;
-  for (const c of chunks) {
+  for (const c of chunks as readonly Uint8Array[]) {
     out.set(c, offset);
     offset += c.byteLength;
   }
@@ -105,8 +149,10 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
   let teardown: (() => void) | undefined;
   const listeners: (() => void)[] = [];
   const totals: StreamTotals = { events: 0, bytes: 0 };
-  /** Frames waiting for the consumer's next pull. */
-  const queue: Uint8Array[] = [];
+  /** The runtime adapter's writer, once attached (then the Web stream is never read). */
+  let direct: FrameWriter | undefined;
+  /** Frames waiting for the consumer's next pull (or `drain`). */
+  const queue: Chunk[] = [];
   let queuedBytes = 0;
   let queuedEvents = 0;
   /** The consumer asked for data (a pull) and got none yet. */
@@ -124,10 +170,19 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
   const close = () => {
     if (closed) return;
     closed = true;
-    try {
-      controller.close();
-    } catch {
-      // Already closed or errored by the consumer: nothing left to flush.
+    if (direct) {
+      try {
+        direct.end();
+      } catch (err) {
+        // The response is gone already; nothing is held any more either way.
+        console.error('[subway] could not end an event stream', err);
+      }
+    } else {
+      try {
+        controller.close();
+      } catch {
+        // Already closed or errored by the consumer: nothing left to flush.
+      }
     }
     release();
   };
@@ -156,57 +211,93 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     }
   };
 
-  const enqueue = (chunk: Uint8Array) => {
+  /**
+   * Hands a chunk to the consumer. On the direct path, as a reader pumping
+   * into the socket would: after a write that was taken, the next pull comes
+   * a microtask later (so frames of one burst go out together); after a write
+   * the socket could not take, at its `drain`.
+   */
+  const deliver = (chunk: Chunk) => {
     try {
-      controller.enqueue(chunk);
+      if (!direct) controller.enqueue(chunk as Uint8Array);
+      else if (direct.write(chunk)) queueMicrotask(pull);
     } catch {
-      // The consumer is gone (the stream was cancelled or errored): end the producer too.
+      // The consumer is gone (the stream was cancelled or errored, the socket destroyed): end the producer too.
+      demand = false;
       finish('client-gone', 'no');
     }
   };
 
+  /** The frame's text as the consumer takes it: bytes for the Web stream, the text itself for a direct writer. */
+  const chunkOf = (text: string): Chunk => (direct ? text : encodeFrame(text));
+  const sizeOf = (chunk: Chunk): number => (typeof chunk === 'string' ? direct!.byteLength(chunk) : chunk.byteLength);
+
   /** Hands the frame to the consumer if it is waiting, else queues it. */
-  const push = (chunk: Uint8Array, isEvent: boolean) => {
-    totals.bytes += chunk.byteLength;
+  const push = (chunk: Chunk, size: number, isEvent: boolean) => {
+    totals.bytes += size;
     if (isEvent) totals.events++;
     if (demand) {
       demand = false;
-      enqueue(chunk);
+      deliver(chunk);
       return;
     }
     queue.push(chunk);
-    queuedBytes += chunk.byteLength;
+    queuedBytes += size;
     if (isEvent) queuedEvents++;
+  };
+  const pushText = (text: string, isEvent: boolean) => {
+    const chunk = chunkOf(text);
+    push(chunk, sizeOf(chunk), isEvent);
+  };
+
+  /** The consumer wants more: everything queued goes out as one chunk. */
+  const pull = () => {
+    if (queue.length === 0) {
+      demand = !closed;
+      return;
+    }
+    const chunk = queue.length === 1 ? queue[0]! : concat(queue, queuedBytes);
+    dropQueue();
+    deliver(chunk);
+    if (closeWhenDrained) close();
+  };
+
+  const cancel = () => {
+    if (!finished) return finish('client-gone', 'no');
+    dropQueue();
+    closed = true;
+    release();
   };
 
   const sink: EventSink = {
     next(json) {
       if (finished) return 0;
-      const frame = nextFrame(json);
-      const full = queue.length > 0 && (queuedEvents + 1 > maxEvents || queuedBytes + frame.byteLength > maxBytes);
+      const frame = chunkOf(nextFrameText(json));
+      const size = sizeOf(frame);
+      const full = queue.length > 0 && (queuedEvents + 1 > maxEvents || queuedBytes + size > maxBytes);
       if (full) {
         // The client stopped reading: say so once, past the bound, and end.
-        push(nextFrame(SLOW_CONSUMER_RESULT), true);
-        push(COMPLETE, false);
+        pushText(nextFrameText(SLOW_CONSUMER_RESULT), true);
+        pushText(COMPLETE_TEXT, false);
         finish('slow-consumer', 'drain');
         return 0;
       }
-      push(frame, true);
-      return frame.byteLength;
+      push(frame, size, true);
+      return size;
     },
     complete() {
       if (finished) return;
-      push(COMPLETE, false);
+      pushText(COMPLETE_TEXT, false);
       finish('complete', 'drain');
     },
     retry(reason, retryMs, why = 'retry') {
       if (finished) return;
-      push(retryFrame(reason, retryMs), false);
+      pushText(retryFrameText(reason, retryMs), false);
       finish(why, 'drain');
     },
   };
 
-  return new ReadableStream<Uint8Array>(
+  const stream = new ReadableStream<Uint8Array>(
     {
       start(c) {
         controller = c;
@@ -232,30 +323,41 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
         if (options.heartbeatMs > 0) {
           heartbeat = options.timers.setInterval(() => {
             // Bytes already waiting keep the connection busy; a heartbeat would only grow the queue.
-            if (!finished && queue.length === 0) push(COMMENT, false);
+            if (!finished && queue.length === 0) pushText(COMMENT_TEXT, false);
           }, options.heartbeatMs);
         }
         const td = start(sink);
         if (finished) td();
         else teardown = td;
       },
-      pull() {
-        if (queue.length === 0) {
-          demand = !closed;
-          return;
-        }
-        const chunk = queue.length === 1 ? queue[0]! : concat(queue, queuedBytes);
-        dropQueue();
-        enqueue(chunk);
-        if (closeWhenDrained) close();
-      },
-      cancel() {
-        if (!finished) return finish('client-gone', 'no');
-        dropQueue();
-        closed = true;
-        release();
-      },
+      pull,
+      cancel,
     },
     { highWaterMark: 0 },
   );
+
+  // The direct path. Until the first read the stream's own queue holds only
+  // the first comment (the high-water mark is 0, so nothing pulled), and
+  // every frame since is in `queue`: the writer takes over from there, and
+  // the Web stream is left unread.
+  const attach: AttachWriter = (writer) => {
+    if (stream.locked || direct) return undefined;
+    direct = writer;
+    // The first comment (counted in the totals already), then what was queued
+    // before, as the first pull would have had them.
+    demand = false;
+    const wasClosed = closed;
+    deliver(COMMENT_TEXT);
+    if (queue.length > 0) {
+      const chunk = concat(queue, queuedBytes);
+      dropQueue();
+      deliver(chunk);
+      if (closeWhenDrained) close();
+    }
+    // Ended (and released) before the writer came: only the response is left to end.
+    if (wasClosed) writer.end();
+    return { drained: () => pull(), cancel };
+  };
+  Object.defineProperty(stream, DIRECT, { value: attach });
+  return stream;
 }
