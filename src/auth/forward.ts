@@ -15,11 +15,6 @@ export function pickHeaders(headers: Headers, allowList: readonly string[]): Rec
   return picked;
 }
 
-/** Parses a comma-separated header list (`authorization, Cookie`) into lower-case names. */
-export function parseHeaderList(raw: string): string[] {
-  return [...new Set(raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))];
-}
-
 /**
  * Headers a gateway never forwards even when listed: they describe the hop to
  * the gateway, or the WebSocket handshake the upstream connection makes itself.

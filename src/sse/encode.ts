@@ -13,7 +13,6 @@ const encoder = new TextEncoder();
 export const COMMENT_TEXT = ':\n\n';
 export const COMPLETE_TEXT = 'event: complete\ndata:\n\n';
 export const COMMENT = encoder.encode(COMMENT_TEXT);
-export const COMPLETE = encoder.encode(COMPLETE_TEXT);
 
 /** `event: next` with the JSON text of one execution result. `json` must hold no raw newline (JSON.stringify never emits one). */
 export function nextFrameText(json: string): string {
@@ -28,14 +27,4 @@ export function retryFrameText(reason: string, retryMs: number): string {
 /** UTF-8 bytes of a frame, for a `ReadableStream<Uint8Array>`. */
 export function encodeFrame(frame: string): Uint8Array {
   return encoder.encode(frame);
-}
-
-/** `nextFrameText`, encoded. */
-export function nextFrame(json: string): Uint8Array {
-  return encoder.encode(nextFrameText(json));
-}
-
-/** `retryFrameText`, encoded. */
-export function retryFrame(reason: string, retryMs: number): Uint8Array {
-  return encoder.encode(retryFrameText(reason, retryMs));
 }
