@@ -12,7 +12,7 @@ import { startGateway } from '../fixtures/gateway.ts';
 import { onTeardown } from '../fixtures/leftovers.ts';
 import { connectHttp2, query } from '../fixtures/sse.ts';
 import { testCertificate } from '../fixtures/tls.ts';
-import { startUpstream } from '../fixtures/upstream.ts';
+import { startUpstream, type TestUpstream } from '../fixtures/upstream.ts';
 
 /** Opens an SSE request whose response is never read until `resume()`. */
 function openStalled(url: string) {
@@ -38,6 +38,22 @@ function openStalled(url: string) {
   });
 }
 
+/**
+ * Publishes 16 KiB events on `BURST`, 50 at a time, until the gateway gives up
+ * on the stalled reader (first the socket buffers fill, then the gateway's
+ * bounded queue) and ends its upstream subscription; returns how many were sent.
+ */
+async function burstUntilCut(upstream: TestUpstream): Promise<number> {
+  const symbol = 'x'.repeat(16 * 1024);
+  let sent = 0;
+  while (upstream.listeners('BURST') === 1) {
+    if (sent >= 20_000) throw new Error('the gateway never ended the stalled stream');
+    for (let i = 0; i < 50; i++) upstream.publish('BURST', { symbol, price: sent++ });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return sent;
+}
+
 describe('a client that does not read', () => {
   it('has its stream ended with SLOW_CONSUMER once its queue is full, and its upstream subscription closed', async () => {
     const upstream = await startUpstream();
@@ -46,15 +62,7 @@ describe('a client that does not read', () => {
     expect(stalled.res.statusCode).toBe(200);
     await upstream.until(() => upstream.listeners('BURST') === 1);
 
-    // 16 KiB events until the gateway gives up on the reader: first the socket
-    // buffers fill, then the gateway's queue (bounded here by 64 events / 256 KiB).
-    const symbol = 'x'.repeat(16 * 1024);
-    let sent = 0;
-    while (upstream.listeners('BURST') === 1) {
-      if (sent >= 20_000) throw new Error('the gateway never ended the stalled stream');
-      for (let i = 0; i < 50; i++) upstream.publish('BURST', { symbol, price: sent++ });
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const sent = await burstUntilCut(upstream);
     await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
     await upstream.until(() => gw.gateway.stats().streams === 0 && gw.gateway.stats().upstreamConnections === 0);
     expect(upstream.received.filter((m) => m.type === 'complete')).toHaveLength(1);
@@ -82,13 +90,7 @@ describe('a client that does not read', () => {
     const gw = await startGateway(upstream.url, { heartbeatMs: 0, maxQueuedEvents: 64, maxQueuedBytes: 256 * 1024, maxSubscriptions: 1 });
     const stalled = await openStalled(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'BURST' } })}`);
     await upstream.until(() => upstream.listeners('BURST') === 1);
-    const symbol = 'x'.repeat(16 * 1024);
-    let sent = 0;
-    while (upstream.listeners('BURST') === 1) {
-      if (sent >= 20_000) throw new Error('the gateway never ended the stalled stream');
-      for (let i = 0; i < 50; i++) upstream.publish('BURST', { symbol, price: sent++ });
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await burstUntilCut(upstream);
     await upstream.until(() => upstream.sockets === 0);
     expect((await fetch(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'NEXT' } })}`)).status).toBe(429);
     stalled.destroy();
@@ -113,13 +115,7 @@ describe('a client that does not read', () => {
     sibling.setEncoding('utf8').on('data', (c: string) => (siblingText += c));
     await upstream.until(() => upstream.listeners('BURST') === 1 && upstream.listeners('CALM') === 1);
 
-    const symbol = 'x'.repeat(16 * 1024);
-    let sent = 0;
-    while (upstream.listeners('BURST') === 1) {
-      if (sent >= 20_000) throw new Error('the gateway never ended the stalled stream');
-      for (let i = 0; i < 50; i++) upstream.publish('BURST', { symbol, price: sent++ });
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await burstUntilCut(upstream);
     await upstream.until(() => upstream.sockets === 1, 'the stalled stream’s upstream socket to close');
     upstream.publish('CALM', { symbol: 'CALM', price: 1 });
     await new Promise<void>((resolve) => {
