@@ -19,9 +19,9 @@ import { buildSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { channel } from '../src/example/channel.ts';
-import { COMPANION_FILE, MANIFEST_FILE, formatJson } from '../src/operations/manifest.ts';
-import { compileOperations } from '../src/operations/register.ts';
-import { readSources } from '../src/operations/source.ts';
+import { COMPANION_FILE, MANIFEST_FILE, formatJson } from '../src/core/operations/manifest.ts';
+import { compileOperations } from '../src/register/compile.ts';
+import { readSources } from '../src/node/operations/source.ts';
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 5000);
 const CONCURRENCY = 50;

@@ -13,7 +13,7 @@ export const benchTypeDefs = /* GraphQL */ `
 
 /**
  * The variables are an input object rather than `$group: Int!` because
- * subway's pruned input schema (src/operations/input-schema.ts) drops a
+ * subway's pruned input schema (src/register/input-schema.ts) drops a
  * built-in scalar that no input type reaches, and then refuses it.
  */
 export const BENCH_OPERATION = 'subscription Bench($filter: BenchFilter!) {\n  bench(filter: $filter) { seq sentAt payload }\n}\n';

@@ -20,9 +20,9 @@ import { join } from 'node:path';
 import { buildSchema } from 'graphql';
 import { channel } from '../src/example/channel.ts';
 import { startGraphqlWsServer } from '../src/example/server.ts';
-import { COMPANION_FILE, MANIFEST_FILE, formatJson } from '../src/operations/manifest.ts';
-import { compileOperations } from '../src/operations/register.ts';
-import { readSources } from '../src/operations/source.ts';
+import { COMPANION_FILE, MANIFEST_FILE, formatJson } from '../src/core/operations/manifest.ts';
+import { compileOperations } from '../src/register/compile.ts';
+import { readSources } from '../src/node/operations/source.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const SIZE = Number(process.env.BENCH_EVENT_SIZE ?? 100);

@@ -18,8 +18,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readConfig } from '../src/config.ts';
-import { COMPANION_FILE, MANIFEST_FILE } from '../src/operations/manifest.ts';
+import { readConfig } from '../src/core/config.ts';
+import { COMPANION_FILE, MANIFEST_FILE } from '../src/core/operations/manifest.ts';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
@@ -59,7 +59,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 try {
   const build = spawnSync(process.execPath, ['src/cli/worker.ts', 'build', dir], { env, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-  const bundle = readFileSync(join(dir, 'worker.js'));
+  const bundle = readFileSync(join(dir, 'entry.js'));
   const ops = resolve(readConfig(process.env).persistedOperations);
   const aliases = `--alias subway-manifest:${join(ops, MANIFEST_FILE)} --alias subway-companion:${join(ops, COMPANION_FILE)}`;
   const totals: number[] = [];
@@ -73,7 +73,7 @@ try {
     registry.push(within);
   }
   const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`bundle: ${kib(bundle.length)}, gzip ${kib(gzipSync(bundle).length)} (${join(dir, 'worker.js')})`);
+  console.log(`bundle: ${kib(bundle.length)}, gzip ${kib(gzipSync(bundle).length)} (${join(dir, 'entry.js')})`);
   console.log(`cold start in workerd (median of ${RUNS}): ${median(totals).toFixed(1)} ms CPU, of which registry ${median(registry).toFixed(1)} ms`);
   console.log(`  runs: ${totals.map((t) => t.toFixed(1)).join(', ')} ms`);
 } finally {

@@ -15,13 +15,13 @@ const { upstream, tls, src } = serverArgs();
 // `--src <dir>` runs another checkout's src/ (an A/B comparison in one run: `--base-src`).
 const base = src ? pathToFileURL(`${src}/`).href : new URL('../../src/', import.meta.url).href;
 const load = <T>(path: string): Promise<T> => import(new URL(path, base).href);
-const { createGateway } = await load<typeof import('../../src/gateway.ts')>('gateway.ts');
-const { loadOperations } = await load<typeof import('../../src/operations/load.ts')>('operations/load.ts');
-const { COMPANION_FILE, MANIFEST_FILE, formatJson } = await load<typeof import('../../src/operations/manifest.ts')>('operations/manifest.ts');
-const { compileOperations } = await load<typeof import('../../src/operations/register.ts')>('operations/register.ts');
-const { createRegistry } = await load<typeof import('../../src/operations/registry.ts')>('operations/registry.ts');
-const { readSources } = await load<typeof import('../../src/operations/source.ts')>('operations/source.ts');
-const { NodeWebSocket, serveNode } = await load<typeof import('../../src/runtime/node.ts')>('runtime/node.ts');
+const { createGateway } = await load<typeof import('../../src/core/gateway.ts')>('core/gateway.ts');
+const { loadOperations } = await load<typeof import('../../src/node/operations/load.ts')>('node/operations/load.ts');
+const { COMPANION_FILE, MANIFEST_FILE, formatJson } = await load<typeof import('../../src/core/operations/manifest.ts')>('core/operations/manifest.ts');
+const { compileOperations } = await load<typeof import('../../src/register/compile.ts')>('register/compile.ts');
+const { createRegistry } = await load<typeof import('../../src/core/operations/registry.ts')>('core/operations/registry.ts');
+const { readSources } = await load<typeof import('../../src/node/operations/source.ts')>('node/operations/source.ts');
+const { NodeWebSocket, serveNode } = await load<typeof import('../../src/node/serve.ts')>('node/serve.ts');
 
 const dir = mkdtempSync(join(tmpdir(), 'subway-bench-ops-'));
 try {

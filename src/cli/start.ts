@@ -1,7 +1,7 @@
 /** `npm start`: the gateway on Node, configured by the environment (see README). */
-import { ConfigError, readConfig } from '../config.ts';
-import { OperationsError } from '../operations/load.ts';
-import { startServer } from '../server.ts';
+import { ConfigError, readConfig } from '../core/config.ts';
+import { OperationsError } from '../node/operations/load.ts';
+import { startServer } from '../node/server.ts';
 
 try {
   const config = readConfig(process.env);

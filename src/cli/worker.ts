@@ -19,11 +19,11 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { ConfigError, readConfig, WORKER_SETTINGS } from '../config.ts';
+import { ConfigError, readConfig, WORKER_SETTINGS } from '../core/config.ts';
 import { createExampleSchema } from '../example/schema.ts';
 import { startGraphqlWsServer, type UpstreamServer } from '../example/server.ts';
-import { loadOperations, OperationsError } from '../operations/load.ts';
-import { COMPANION_FILE, MANIFEST_FILE } from '../operations/manifest.ts';
+import { loadOperations, OperationsError } from '../node/operations/load.ts';
+import { COMPANION_FILE, MANIFEST_FILE } from '../core/operations/manifest.ts';
 
 const COMMANDS = ['dev', 'deploy', 'build'] as const;
 type Command = (typeof COMMANDS)[number];

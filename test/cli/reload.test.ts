@@ -2,9 +2,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../src/config.ts';
-import type { Registry } from '../../src/operations/registry.ts';
-import { startServer } from '../../src/server.ts';
+import { readConfig } from '../../src/core/config.ts';
+import type { Registry } from '../../src/core/operations/registry.ts';
+import { startServer } from '../../src/node/server.ts';
 import { leftover } from '../fixtures/leftovers.ts';
 import { register, tempFolder, testSchemaFile } from '../fixtures/register.ts';
 import { openSse, query } from '../fixtures/sse.ts';

@@ -5,7 +5,7 @@
  */
 import { StrictMode } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
-import { useSubscription, type SubscriptionState } from '../../../src/react/index.ts';
+import { useSubscription, type SubscriptionState } from '../../../src/client/react.ts';
 
 const sources: EventSource[] = [];
 const Native = window.EventSource;

@@ -1,0 +1,185 @@
+/**
+ * `npm run register -- (--upstream <ws url> | --schema <file.graphql>) [options]`
+ *
+ * Validates every operation in the persisted-operations folder against the
+ * upstream's schema and writes the files the gateway loads. `--import` adds
+ * operations from other tools' files, `--check` verifies instead of writing
+ * (for CI), `--watch` re-registers on every change.
+ */
+import { watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildSchema, type GraphQLSchema } from 'graphql';
+import { planImport, readImportFile } from './import.ts';
+import { MAP_FILE, buildOutputs, findStaleOutputs, readAliases, readIfExists, writeAtomically } from './outputs.ts';
+import { readSources, type SourceFile } from '../node/operations/source.ts';
+import { NodeWebSocket } from '../node/serve.ts';
+import { introspectOverWebSocket } from './introspect.ts';
+
+const USAGE = `usage: npm run register -- (--upstream <ws(s) url> | --schema <file.graphql>) [--dir <folder>]
+         [--import <file> ... [--allow-custom-ids]] [--emit-map] [--check | --watch]`;
+
+const OPTIONS = {
+  upstream: { type: 'string' },
+  schema: { type: 'string' },
+  dir: { type: 'string' },
+  import: { type: 'string', multiple: true },
+  'allow-custom-ids': { type: 'boolean' },
+  'emit-map': { type: 'boolean' },
+  check: { type: 'boolean' },
+  watch: { type: 'boolean' },
+} as const;
+
+interface Run {
+  dir: string;
+  shown: string;
+  schema: GraphQLSchema;
+  imports: string[];
+  allowCustomIds: boolean;
+  emitMap: boolean;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** One registration (or check); returns the exit code. */
+async function registerOnce(run: Run, check: boolean): Promise<number> {
+  const { dir, shown, schema } = run;
+  let sources: SourceFile[];
+  let aliases;
+  try {
+    sources = await readSources(dir);
+    aliases = await readAliases(dir);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 1;
+  }
+  const added: SourceFile[] = [];
+  const report: string[] = [];
+  for (const file of run.imports) {
+    let parsed;
+    try {
+      parsed = readImportFile(JSON.parse(await readFile(file, 'utf8')));
+    } catch (err) {
+      console.error(`${file}: cannot import: ${(err as Error).message}`);
+      return 1;
+    }
+    const plan = planImport(file, parsed.entries, [...sources, ...added], aliases, { allowCustomIds: run.allowCustomIds });
+    if (plan.problems.length > 0) {
+      for (const p of plan.problems) console.error(p);
+      console.error(`${plural(plan.problems.length, 'problem')}; nothing was written.`);
+      return 1;
+    }
+    added.push(...plan.files);
+    aliases = plan.aliases;
+    report.push(`${file} (${parsed.format}):`, ...plan.report.map((line) => `  ${line}`));
+  }
+  const all = [...sources, ...added].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const emitMap = run.emitMap || (await readIfExists(join(dir, MAP_FILE))) !== undefined;
+  const outputs = await buildOutputs(all, schema, { displayDir: shown, aliases, emitMap });
+  if (outputs.problems.length > 0) {
+    for (const p of outputs.problems) console.error(p);
+    console.error(`${plural(outputs.problems.length, 'problem')}; ${check ? 'an operation no longer validates against the schema.' : 'nothing was written.'}`);
+    return 1;
+  }
+  if (check) {
+    const stale = await findStaleOutputs(dir, outputs, shown);
+    for (const line of stale) console.error(line);
+    if (stale.length > 0) {
+      console.error(`The generated files in ${shown} are stale: run \`npm run register\` and commit the result.`);
+      return 1;
+    }
+    console.log(`${plural(outputs.manifest.operations.length, 'operation')} in ${shown} validate and the generated files are up to date.`);
+    return 0;
+  }
+  for (const notice of outputs.notices) console.log(`note: ${notice}`);
+  // The .graphql files first: the folder stays the source of truth.
+  await writeAtomically(dir, added.map((f) => [f.file, f.body]));
+  await writeAtomically(dir, outputs.files);
+  if (report.length > 0) console.log(report.join('\n'));
+  console.log(`Registered ${plural(outputs.manifest.operations.length, 'operation')}: wrote ${[...outputs.files.keys()].map((f) => join(shown, f)).join(', ')}.`);
+  return 0;
+}
+
+/** Re-registers whenever a `.graphql` file of the folder changes, until `signal` aborts. */
+async function watchFolder(run: Run, signal: AbortSignal): Promise<number> {
+  let running = false;
+  let again = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const rerun = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    do {
+      again = false;
+      await registerOnce({ ...run, imports: [] }, false);
+    } while (again);
+    running = false;
+  };
+  const watcher = watch(run.dir, { signal });
+  watcher.on('change', (_, name) => {
+    if (name !== null && !String(name).endsWith('.graphql')) return;
+    // Editors write a file in several steps; wait until they are done.
+    clearTimeout(timer);
+    timer = setTimeout(() => void rerun(), 100);
+  });
+  console.log(`Watching ${run.shown} for changes (Ctrl-C to stop).`);
+  await new Promise<void>((resolve) => {
+    watcher.once('close', resolve);
+    watcher.once('error', (err) => {
+      console.error(`Watching ${run.shown} failed: ${err.message}`);
+      resolve();
+    });
+  });
+  clearTimeout(timer);
+  return 0;
+}
+
+export async function runRegister(argv: string[], env: Record<string, string | undefined>, signal?: AbortSignal): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (!values.upstream === !values.schema) {
+    console.error(`Give exactly one of --upstream and --schema.\n${USAGE}`);
+    return 2;
+  }
+  if (values.check && (values.watch || values.import)) {
+    console.error(`--check verifies the folder as it is: it goes with neither --watch nor --import.\n${USAGE}`);
+    return 2;
+  }
+  const dir = values.dir ?? env.PERSISTED_OPERATIONS ?? 'persisted-operations';
+  let schema: GraphQLSchema;
+  try {
+    schema = values.schema
+      ? buildSchema(await readFile(values.schema, 'utf8'))
+      : await introspectOverWebSocket(values.upstream!, NodeWebSocket);
+  } catch (err) {
+    console.error(`Cannot load the schema: ${(err as Error).message}`);
+    return 1;
+  }
+  const run: Run = {
+    dir,
+    shown: relative(process.cwd(), dir) || '.',
+    schema,
+    imports: values.import ?? [],
+    allowCustomIds: values['allow-custom-ids'] ?? false,
+    emitMap: values['emit-map'] ?? false,
+  };
+  const code = await registerOnce(run, values.check ?? false);
+  if (!values.watch) return code;
+  return watchFolder(run, signal ?? new AbortController().signal);
+}
+
+
+if (import.meta.main) {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.once('SIGTERM', () => controller.abort());
+  process.exitCode = await runRegister(process.argv.slice(2), process.env, controller.signal);
+}

@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { readConfig, readGatewayConfig, settingsTable, WORKER_SETTINGS } from '../../src/core/config.ts';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    expect(readConfig({})).toEqual({
+      upstreamUrl: undefined,
+      upstreamProtocol: 'auto',
+      upstreamConnectTimeoutMs: 10000,
+      upstreamAckTimeoutMs: 10000,
+      upstreamKeepAliveMs: 12000,
+      upstreamPongTimeoutMs: 5000,
+      upstreamMaxMessageBytes: 16777216,
+      port: 4000,
+      host: '0.0.0.0',
+      persistedOperations: 'persisted-operations',
+      heartbeatMs: 15000,
+      retryMs: 2000,
+      tlsCert: undefined,
+      tlsKey: undefined,
+      tls: undefined,
+      maxQueryStringBytes: 8192,
+      listOperations: true,
+      forwardHeaders: [],
+      corsOrigins: [],
+      maxSubscriptions: 10000,
+      maxSubscriptionsPerClient: 0,
+      trustProxyHeader: undefined,
+      maxVariablesBytes: 65536,
+      maxQueuedEvents: 4096,
+      maxQueuedBytes: 1048576,
+      shutdownGraceMs: 1000,
+      logStreams: true,
+      logVariables: false,
+    });
+  });
+
+  it('reads the hardening settings', () => {
+    const config = readConfig({
+      FORWARD_HEADERS: 'Authorization, cookie,authorization',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      MAX_SUBSCRIPTIONS_PER_CLIENT: '50',
+      TRUST_PROXY_HEADER: 'X-Forwarded-For',
+      LOG_STREAMS: 'false',
+    });
+    expect(config.forwardHeaders).toEqual(['authorization', 'cookie']);
+    expect(config.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(config.maxSubscriptionsPerClient).toBe(50);
+    expect(config.trustProxyHeader).toBe('x-forwarded-for');
+    expect(config.logStreams).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT must be a whole number, got "eighty".'],
+    [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000.'],
+    [{ HEARTBEAT_MS: '-1' }, 'HEARTBEAT_MS must be a whole number, got "-1".'],
+    [{ UPSTREAM_URL: 'http://example.com/graphql' }, 'UPSTREAM_URL must start with ws:// or wss:// (graphql-ws), got "http://example.com/graphql".'],
+    [{ UPSTREAM_URL: 'not a url' }, 'UPSTREAM_URL is not a URL: "not a url".'],
+    [{ UPSTREAM_PROTOCOL: 'graphql-ws' }, 'UPSTREAM_PROTOCOL must be one of auto, graphql-transport-ws, subscriptions-transport-ws, got "graphql-ws". ("graphql-ws" names both'],
+    [{ UPSTREAM_PROTOCOL: 'legacy' }, 'UPSTREAM_PROTOCOL must be one of auto, graphql-transport-ws, subscriptions-transport-ws, got "legacy".'],
+    [{ UPSTREAM_MAX_MESSAGE_BYTES: '10' }, 'UPSTREAM_MAX_MESSAGE_BYTES must be between 1024 and 1073741824, got 10.'],
+    [{ TLS_CERT: 'cert.pem' }, 'TLS_KEY must be set too: TLS_CERT and TLS_KEY go together.'],
+    [{ TLS: 'yes' }, 'TLS must be "self-signed" or "off", got "yes".'],
+    [{ TLS: 'self-signed', TLS_CERT: 'c.pem', TLS_KEY: 'k.pem' }, 'TLS=self-signed conflicts with TLS_CERT: set one or the other.'],
+    [{ MAX_QUERY_STRING_BYTES: '100' }, 'MAX_QUERY_STRING_BYTES must be between 256 and 65536, got 100.'],
+    [{ OPERATIONS_LIST: 'maybe' }, 'OPERATIONS_LIST must be on or off, got "maybe".'],
+    [{ CORS_ORIGINS: '*,https://a.example' }, 'CORS_ORIGINS: "*" cannot be combined with listed origins.'],
+    [{ CORS_ORIGINS: 'https://a.example/app' }, 'CORS_ORIGINS: "https://a.example/app" is not an origin like https://app.example.com (scheme, host, optional port, no path).'],
+    [{ FORWARD_HEADERS: 'authorization,bad header' }, 'FORWARD_HEADERS: "bad header" is not a header name.'],
+    [{ MAX_SUBSCRIPTIONS: '0' }, 'MAX_SUBSCRIPTIONS must be between 1 and 10000000, got 0.'],
+    [{ LOG_STREAMS: 'yes' }, 'LOG_STREAMS must be true or false, got "yes".'],
+  ])('fails at start on %o, naming the variable', (env, message) => {
+    expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it('reads the same gateway settings for a Worker as for Node, and documents them in the Workers section', async () => {
+    const env = { UPSTREAM_URL: 'wss://a.example/graphql', UPSTREAM_PROTOCOL: 'subscriptions-transport-ws', UPSTREAM_MAX_MESSAGE_BYTES: '2048', MAX_QUERY_STRING_BYTES: '300', OPERATIONS_LIST: 'off', PORT: '1' };
+    const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, ...gateway } = readConfig(env);
+    expect(readGatewayConfig(env)).toEqual(gateway);
+    expect(Object.keys(gateway)).toHaveLength(WORKER_SETTINGS.length);
+    const readme = await readFile('README.md', 'utf8');
+    const workers = readme.slice(readme.indexOf('## Cloudflare Workers'), readme.indexOf('### Deploying, step by step'));
+    for (const name of WORKER_SETTINGS) expect(workers).toContain(`\`${name}\``);
+  });
+
+  it('is documented in the README by the generated table', async () => {
+    const readme = await readFile('README.md', 'utf8');
+    expect(readme).toContain(settingsTable());
+  });
+});

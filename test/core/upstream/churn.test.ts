@@ -1,0 +1,56 @@
+/**
+ * Churn: hundreds of streams aborted at every stage of the upstream
+ * connection (upgrade, handshake, running), on both protocols, leave no
+ * upstream socket and no open stream behind.
+ */
+import { describe, expect, it } from 'vitest';
+import { startGateway } from '../../fixtures/gateway.ts';
+import { startLegacyUpstream } from '../../fixtures/legacy-upstream.ts';
+import { openSse, query } from '../../fixtures/sse.ts';
+import { startUpstream } from '../../fixtures/upstream.ts';
+
+const CYCLES = 240;
+const BATCH = 24;
+
+describe.each([
+  ['graphql-transport-ws', () => startUpstream()],
+  ['legacy graphql-ws', () => startLegacyUpstream({ selectsLegacy: true })],
+])('churn over %s', (_, start) => {
+  it(`${CYCLES} streams aborted at every stage leave zero upstream sockets`, async () => {
+    const upstream = await start();
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0 });
+    let running = 0;
+    for (let batch = 0; batch < CYCLES / BATCH; batch++) {
+      await Promise.all(
+        Array.from({ length: BATCH }, async (_, i) => {
+          const symbol = `C${batch}-${i}`;
+          const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol } })}`);
+          // A third abort as soon as the head arrives (the upgrade is under way), a third once the
+          // subscription runs upstream, a third after an event went through.
+          if (i % 3 >= 1) await upstream.until(() => upstream.listeners(symbol) === 1, `subscription ${symbol}`);
+          if (i % 3 === 2) {
+            upstream.publish(symbol, { symbol, price: i });
+            await sse.until((raw) => raw.includes('event: next'));
+          }
+          if (i % 3 >= 1) running++;
+          sse.abort();
+        }),
+      );
+    }
+    await upstream.until(() => upstream.sockets === 0, 'every upstream socket to close');
+    const ended = upstream.received.filter((m) => m.type === 'complete' || m.type === 'stop').length;
+    expect(ended).toBeGreaterThanOrEqual(running);
+    await new Promise<void>((resolve, reject) => {
+      // Streams aborted during the upgrade never reach the upstream; the gateway notices those aborts on its own time.
+      const deadline = setTimeout(() => reject(new Error(`stats stuck at ${JSON.stringify(gw.gateway.stats())}`)), 5000);
+      const check = () => {
+        const { streams, upstreamConnections } = gw.gateway.stats();
+        if (streams === 0 && upstreamConnections === 0) {
+          clearTimeout(deadline);
+          resolve();
+        } else setTimeout(check, 5);
+      };
+      check();
+    });
+  });
+});

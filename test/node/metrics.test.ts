@@ -1,0 +1,116 @@
+/**
+ * The Node server's observability: /metrics (prom-client), /healthz, /readyz,
+ * and one JSON log line per stream start and end, without variables or tokens.
+ */
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/core/config.ts';
+import { startServer } from '../../src/node/server.ts';
+import { registeredFolder } from '../fixtures/gateway.ts';
+import { leftover } from '../fixtures/leftovers.ts';
+import { openSse, query } from '../fixtures/sse.ts';
+import { startUpstream } from '../fixtures/upstream.ts';
+
+async function start(upstreamUrl: string, env: Record<string, string> = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const server = leftover(
+    await startServer(
+      readConfig({ PORT: '0', HOST: '127.0.0.1', HEARTBEAT_MS: '0', UPSTREAM_URL: upstreamUrl, PERSISTED_OPERATIONS: await registeredFolder(), ...env }),
+      { log: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    ),
+  );
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.slice(name.length + 1));
+  };
+  return { server, lines, metric };
+}
+
+describe('metrics and logs', () => {
+  it('counts streams, upstream sockets, events, bytes, rejections and durations, and logs one line per start and end', async () => {
+    const upstream = await startUpstream();
+    const { server, lines, metric } = await start(upstream.url, { FORWARD_HEADERS: 'authorization' });
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await metric('subway_streams_open')).toBe(0);
+
+    const sse = await openSse(`${server.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'SECRETSYM' } })}`, {
+      headers: { authorization: 'Bearer TOPSECRET' },
+    });
+    await upstream.until(() => upstream.listeners('SECRETSYM') === 1);
+    upstream.publish('SECRETSYM', { symbol: 'S', price: 1 });
+    upstream.publish('SECRETSYM', { symbol: 'S', price: 2 });
+    await sse.until((raw) => raw.includes('"price":2'));
+    expect(await metric('subway_streams_open')).toBe(1);
+    expect(await metric('subway_upstream_sockets_open')).toBe(1);
+    expect(await metric('subway_events_forwarded_total{operation="Ticks"}')).toBe(2);
+    const eventBytes = sse.events.reduce((n, e) => n + Buffer.byteLength(`event: next\ndata: ${e.data}\n\n`), 0);
+    expect(await metric('subway_event_bytes_total{operation="Ticks"}')).toBe(eventBytes);
+
+    expect((await fetch(`${server.url}/graphql?id=Nope`)).status).toBe(404);
+    expect(await metric('subway_rejections_total{code="PERSISTED_QUERY_NOT_IN_LIST",status="404"}')).toBe(1);
+
+    upstream.finish('SECRETSYM');
+    await sse.done();
+    await upstream.until(() => upstream.sockets === 0);
+    expect(await metric('subway_streams_open')).toBe(0);
+    expect(await metric('subway_upstream_sockets_open')).toBe(0);
+    expect(await metric('subway_streams_ended_total{operation="Ticks",reason="complete"}')).toBe(1);
+    expect(await metric('subway_stream_duration_seconds_count{reason="complete"}')).toBe(1);
+    expect(await metric('process_resident_memory_bytes')).toBeGreaterThan(0);
+
+    expect(lines).toHaveLength(2);
+    const [startLine, endLine] = lines as [Record<string, unknown>, Record<string, unknown>];
+    expect(startLine).toEqual({ time: expect.any(String), level: 'info', msg: 'stream start', stream: 1, operation: 'Ticks', client: '127.0.0.1' });
+    expect(endLine).toEqual({
+      time: expect.any(String),
+      level: 'info',
+      msg: 'stream end',
+      stream: 1,
+      operation: 'Ticks',
+      client: '127.0.0.1',
+      reason: 'complete',
+      durationMs: expect.any(Number),
+      events: 2,
+      bytes: Buffer.byteLength(sse.raw),
+    });
+    const logged = JSON.stringify(lines);
+    expect(logged).not.toContain('SECRETSYM');
+    expect(logged).not.toContain('TOPSECRET');
+  });
+
+  it('logs variables only when asked, and never headers', async () => {
+    const upstream = await startUpstream();
+    const { server, lines } = await start(upstream.url, { LOG_VARIABLES: 'true', FORWARD_HEADERS: 'authorization' });
+    const sse = await openSse(`${server.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'VISIBLE' } })}`, { headers: { authorization: 'Bearer TOPSECRET' } });
+    await upstream.until(() => upstream.listeners('VISIBLE') === 1);
+    sse.abort();
+    await upstream.until(() => upstream.sockets === 0);
+    await upstream.until(() => server.gateway.stats().streams === 0);
+    expect(lines.map((l) => [l.msg, l.variables, l.reason])).toEqual([
+      ['stream start', { symbol: 'VISIBLE' }, undefined],
+      ['stream end', undefined, 'client-gone'],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('TOPSECRET');
+  });
+
+  it('answers /healthz and /readyz; LOG_STREAMS=false keeps the log quiet', async () => {
+    const upstream = await startUpstream();
+    const { server, lines } = await start(upstream.url, { LOG_STREAMS: 'false' });
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', streams: 0, upstreamFailures: 0 });
+    const sse = await openSse(`${server.url}/graphql${query({ id: 'Greetings', variables: { count: 2 } })}`);
+    await sse.done();
+    expect(lines).toEqual([]);
+    await server.gateway.dispose();
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
+    const refused = await fetch(`${server.url}/graphql${query({ id: 'Greetings', variables: { count: 2 } })}`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toEqual({ errors: [{ message: 'The gateway is shutting down.', extensions: { code: 'SHUTTING_DOWN' } }] });
+  });
+});

@@ -1,0 +1,55 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createStaticHandler } from '../../src/node/static.ts';
+import { onTeardown } from '../fixtures/leftovers.ts';
+
+async function site() {
+  const root = await mkdtemp(join(tmpdir(), 'subway-static-'));
+  onTeardown(() => rm(root, { recursive: true, force: true }));
+  await mkdir(join(root, 'site', 'assets'), { recursive: true });
+  await writeFile(join(root, 'site', 'index.html'), '<!doctype html><title>demo</title>');
+  await writeFile(join(root, 'site', 'assets', 'app-1a2b.js'), 'console.log(1)');
+  await writeFile(join(root, 'secret.json'), '{"secret":true}');
+  return createStaticHandler(join(root, 'site'));
+}
+
+const get = (path: string, method = 'GET') => new Request(`http://localhost${path}`, { method });
+
+describe('the demo page handler', () => {
+  it('serves / as index.html (revalidated) and hashed assets (immutable)', async () => {
+    const serve = await site();
+    const index = (await serve(get('/')))!;
+    expect(index.status).toBe(200);
+    expect(Object.fromEntries(index.headers)).toEqual({
+      'cache-control': 'no-cache',
+      'content-length': '34',
+      'content-type': 'text/html; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+    });
+    expect(await index.text()).toBe('<!doctype html><title>demo</title>');
+    const asset = (await serve(get('/assets/app-1a2b.js')))!;
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const head = (await serve(get('/assets/app-1a2b.js', 'HEAD')))!;
+    expect(head.headers.get('content-length')).toBe('14');
+    expect(head.body).toBeNull();
+  });
+
+  it('leaves everything else to the gateway: other methods, missing files, folders, paths outside the root', async () => {
+    const serve = await site();
+    for (const request of [
+      get('/', 'POST'),
+      get('/graphql?id=Clock'),
+      get('/missing.js'),
+      get('/assets'),
+      get('/assets/'),
+      get('/%2e%2e/secret.json'),
+      get('/..%2fsecret.json'),
+      get('/%E0%A4%A'),
+    ]) {
+      expect(await serve(request), request.url).toBeUndefined();
+    }
+  });
+});

@@ -1,0 +1,16 @@
+/** The Worker's vars as settings: the same text Node reads, whichever way wrangler.toml wrote them. */
+import { describe, expect, it } from 'vitest';
+import { readGatewayConfig } from '../../src/core/config.ts';
+import { workerSettings } from '../../src/worker/app.ts';
+
+describe('workerSettings', () => {
+  it('reads quoted and unquoted vars as text, and ignores other bindings', () => {
+    const env = { UPSTREAM_URL: 'wss://a.example/graphql', HEARTBEAT_MS: 0, OPERATIONS_LIST: false, RETRY_MS: '500', KV: { get() {} }, PORT: '1' };
+    expect(workerSettings(env)).toEqual({ UPSTREAM_URL: 'wss://a.example/graphql', HEARTBEAT_MS: '0', OPERATIONS_LIST: 'false', RETRY_MS: '500' });
+    expect(readGatewayConfig(workerSettings(env))).toMatchObject({ heartbeatMs: 0, listOperations: false, retryMs: 500 });
+  });
+
+  it('refuses a setting bound to something that is not text, naming it', () => {
+    expect(() => workerSettings({ OTHER: 1, UPSTREAM_PROTOCOL: { auto: true } } as never)).toThrow('UPSTREAM_PROTOCOL must be a text var, got object.');
+  });
+});
