@@ -7,7 +7,8 @@
  */
 import { DEFAULTS } from './defaults.ts';
 import type { GatewayOptions } from './gateway.ts';
-import { UPSTREAM_PROTOCOLS, type UpstreamProtocol } from './upstream/subscribe.ts';
+import { UPSTREAM_PROTOCOLS, type UpstreamProtocol } from './upstream/options.ts';
+import { SHARING_MODES, type SharingMode } from './upstream/pool.ts';
 
 /** A configuration error: names the variable and what is wrong with it. */
 export class ConfigError extends Error {
@@ -33,6 +34,14 @@ export interface GatewayConfig {
   upstreamPongTimeoutMs: number;
   /** The largest upstream message accepted, in bytes. @default 16777216 */
   upstreamMaxMessageBytes: number;
+  /** What subscriptions share upstream: `off`, `connection` or `subscription`. @default "off" */
+  upstreamSharing: SharingMode;
+  /** Most subscriptions on one shared upstream socket. @default 100 */
+  upstreamMaxSubscriptionsPerSocket: number;
+  /** Milliseconds a shared upstream socket with no subscription stays open. @default 1000 */
+  upstreamIdleMs: number;
+  /** Most upstream sockets open at once; 0 is no limit. @default 0 */
+  upstreamMaxSockets: number;
   /** Interval of SSE heartbeat comments, in milliseconds; 0 disables them. @default 15000 */
   heartbeatMs: number;
   /** First reconnection delay told to clients after an upstream failure, in milliseconds; doubles per failure in a row. @default 2000 */
@@ -191,6 +200,10 @@ export const SETTINGS: readonly Setting[] = [
   setting({ env: 'UPSTREAM_KEEPALIVE_MS', key: 'upstreamKeepAliveMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Interval of `ping` messages to a graphql-transport-ws upstream; 0 disables them.' }),
   setting({ env: 'UPSTREAM_PONG_TIMEOUT_MS', key: 'upstreamPongTimeoutMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds a `pong` may take before the upstream is taken for dead (legacy protocol: grace after the server\'s `ka` rhythm); 0 disables the check.' }),
   setting({ env: 'UPSTREAM_MAX_MESSAGE_BYTES', key: 'upstreamMaxMessageBytes', parse: integer(1024, 1024 ** 3), gateway: true, description: 'Largest upstream message accepted (16 MiB); a larger one ends that stream with an `UPSTREAM_ERROR`.' }),
+  setting({ env: 'UPSTREAM_SHARING', key: 'upstreamSharing', parse: oneOf(SHARING_MODES), gateway: true, description: 'What subscriptions share upstream ([docs/sharing.md](docs/sharing.md)): `off`, a socket per subscription; `connection`, one socket for the subscriptions of the same `connection_init` payload (multiplexed); `subscription`, on top of that one upstream subscription for identical subscriptions (same operation, coerced variables and payload), each result encoded once for all of them. Node only for now: a Worker says so at start and serves `off`.' }),
+  setting({ env: 'UPSTREAM_MAX_SUBSCRIPTIONS_PER_SOCKET', key: 'upstreamMaxSubscriptionsPerSocket', parse: integer(1, 100_000), gateway: true, description: 'Most subscriptions on one shared upstream socket (`connection` and `subscription` modes); past it, another socket opens.' }),
+  setting({ env: 'UPSTREAM_IDLE_MS', key: 'upstreamIdleMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds a shared upstream socket with no subscription left stays open for the next one; 0 closes it at once.' }),
+  setting({ env: 'UPSTREAM_MAX_SOCKETS', key: 'upstreamMaxSockets', parse: integer(0, 10_000_000), unset: '`0` (no limit)', gateway: true, description: 'Most upstream sockets open at once; a subscription that can neither share one nor open one gets 429 with `Retry-After`.' }),
   setting({ env: 'PORT', key: 'port', parse: integer(0, 65_535), description: 'TCP port to listen on (0 picks a free one).' }),
   setting({ env: 'HOST', key: 'host', parse: text, description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' }),
   setting({ env: 'PERSISTED_OPERATIONS', key: 'persistedOperations', parse: text, description: 'Folder of the `.graphql` operations and the files `npm run register` generates; used by `register` and the server.' }),
@@ -283,6 +296,10 @@ export function gatewayOptions(
       keepAliveMs: config.upstreamKeepAliveMs,
       pongTimeoutMs: config.upstreamPongTimeoutMs,
       maxMessageBytes: config.upstreamMaxMessageBytes,
+      sharing: config.upstreamSharing,
+      maxSubscriptionsPerSocket: config.upstreamMaxSubscriptionsPerSocket,
+      idleMs: config.upstreamIdleMs,
+      maxSockets: config.upstreamMaxSockets,
     },
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,

@@ -14,6 +14,12 @@ export const DEFAULTS = {
   upstreamKeepAliveMs: 12_000,
   upstreamPongTimeoutMs: 5000,
   upstreamMaxMessageBytes: 16 * 1024 * 1024,
+  // Sharing the upstream side (docs/sharing.md).
+  upstreamSharing: 'off',
+  upstreamMaxSubscriptionsPerSocket: 100,
+  upstreamIdleMs: 1000,
+  /** No limit. */
+  upstreamMaxSockets: 0,
   // Reconnection hints after an upstream failure.
   retryMs: 2000,
   maxRetryMs: 30_000,
@@ -26,6 +32,7 @@ export const DEFAULTS = {
   corsMaxAgeS: 600,
   // Streams.
   heartbeatMs: 15_000,
+  isolateRequests: false,
   maxQueuedEvents: 4096,
   maxQueuedBytes: 1_048_576,
   // Limits.

@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'SUBSCRIPTION_LIMIT'
   /** This client has as many subscriptions open as it is allowed to (429, `Retry-After`). */
   | 'CLIENT_SUBSCRIPTION_LIMIT'
+  /** The gateway has as many upstream sockets open as it is allowed to, and none it may share has room (429, `Retry-After`). */
+  | 'UPSTREAM_SOCKET_LIMIT'
   /** The request's `Origin` is not in the gateway's CORS allow-list (403). */
   | 'ORIGIN_NOT_ALLOWED'
   /** The client stopped reading; its stream was ended (a final `next`, never an HTTP status). */

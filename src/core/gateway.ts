@@ -1,375 +1,140 @@
 /**
- * The gateway core: a persisted operation in, one upstream graphql-ws
- * subscription out, server-sent events back. It speaks only Web standards
- * (Request, Response, ReadableStream, an injected WebSocket), so each runtime
- * adapter is a thin layer over `gateway.fetch`.
+ * The gateway core: a persisted operation in, an upstream graphql-ws
+ * subscription (shared or not, docs/sharing.md) out, server-sent events back.
+ * It speaks only Web standards (Request, Response, ReadableStream, an
+ * injected WebSocket and timers), so each runtime adapter is a thin layer
+ * over `gateway.fetch`.
+ *
+ * This file assembles the parts, each in a file of its own:
+ * - gateway/routes.ts     the HTTP surface (Hono)
+ * - gateway/serve.ts      an admitted request → a stream on its upstream subscription
+ * - gateway/stream.ts     a client's stream as the gateway runs it
+ * - hub/                  upstream subscriptions and their fan-out (one per key when shared)
+ * - upstream/pool.ts      upstream sockets and which subscription goes on which
+ * - sse/                  frames, the bounded per-stream queue, the heartbeat sweep
  */
-import { Hono, type Context } from 'hono';
-import { NEVER_FORWARDED, pickHeaders } from './auth/forward.ts';
-import { SubwayError, toSubwayError } from './errors.ts';
-import { acceptsEventStream } from './http/accept.ts';
-import { createCors, type CorsOptions } from './http/cors.ts';
-import { describeOperations } from './http/operations.ts';
-import { readOperationRequest, type OperationRequest } from './http/params.ts';
-import { readPostRequest } from './http/post.ts';
-import { clientAddress } from './limits/client.ts';
-import { checkQueryString, checkVariablesSize, type RequestSizeLimits } from './limits/request-size.ts';
-import { createSubscriptionLimits, type SubscriptionLimitOptions } from './limits/subscriptions.ts';
-import type { Instrumentation, StreamEndReason, StreamInfo } from './observability/instrumentation.ts';
-import type { Registry } from './operations/registry.ts';
-import { resolveOperation } from './operations/safelist.ts';
-import { checkVariables } from './operations/variables.ts';
-import { createEventStream, defaultTimers, type EndReason, type Timers } from './sse/stream.ts';
-import { createUpstreamHealth, type RetryPolicy } from './upstream/health.ts';
-import { subscribeUpstream, type UpstreamOptions } from './upstream/subscribe.ts';
+import { NEVER_FORWARDED } from './auth/forward.ts';
+import { SubwayError } from './errors.ts';
+import { createCors } from './http/cors.ts';
+import { Hubs } from './hub/hubs.ts';
+import { createSubscriptionLimits } from './limits/subscriptions.ts';
+import { StreamSet } from './sse/heartbeat.ts';
+import { defaultTimers } from './timers.ts';
+import { createUpstreamHealth } from './upstream/health.ts';
+import { upstreamSettings } from './upstream/options.ts';
+import { Pool } from './upstream/pool.ts';
 import { DEFAULTS } from './defaults.ts';
+import { guardHooks } from './gateway/hooks.ts';
+import type { Gateway, GatewayOptions, GatewayUpstreamOptions } from './gateway/options.ts';
+import { createRoutes } from './gateway/routes.ts';
+import { serveStream, type StreamServer } from './gateway/serve.ts';
+import type { GatewayStream, StreamContext } from './gateway/stream.ts';
 
-/** The upstream side as the gateway sees it. */
-export interface GatewayUpstreamOptions extends UpstreamOptions {
-  /**
-   * Returns a WebSocket constructor that sends these headers on the upgrade
-   * request. Supplied by runtimes whose WebSocket can (Node's `ws`); where it
-   * is absent, forwarded headers travel only in `connection_init`.
-   * @default undefined
-   */
-  webSocketWithHeaders?: (headers: Record<string, string>) => unknown;
-}
-
-export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, RequestSizeLimits {
-  /** The allow-list of operations. */
-  registry: Registry;
-  /** Where and how to reach the upstream graphql-ws server. */
-  upstream: GatewayUpstreamOptions;
-  /**
-   * Interval of SSE heartbeat comments, in milliseconds; `0` disables them.
-   * @default 15000
-   */
-  heartbeatMs?: number;
-  /**
-   * The path the operations are served on.
-   * @default "/graphql"
-   */
-  path?: string;
-  /**
-   * Largest `POST` body read, in bytes; larger gets 413.
-   * @default 102400
-   */
-  maxBodyBytes?: number;
-  /**
-   * Serve `GET /operations`, the list of registered operations.
-   * @default true
-   */
-  listOperations?: boolean;
-  /**
-   * Request headers (lower-case names) passed upstream: in the `connection_init`
-   * payload as `{"headers": {...}}`, and on the upgrade request where the runtime
-   * allows. Nothing else of the client's request reaches the upstream.
-   * @default []
-   */
-  forwardHeaders?: readonly string[];
-  /**
-   * Computes the `connection_init` payload from the client's request (verify a
-   * JWT, map a cookie to a token), in place of `{"headers": forwarded}`. Throw a
-   * `SubwayError` (e.g. `UNAUTHENTICATED`, 401) to refuse the request before any
-   * upstream connection; return `undefined` for no payload.
-   * @default undefined (the forwarded headers, if any)
-   */
-  connectionParams?: (
-    request: Request,
-    forwarded: Record<string, string>,
-  ) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
-  /** Cross-origin access. @default no cross-origin access */
-  cors?: CorsOptions;
-  /**
-   * Names the request header that carries the client's address, set by a proxy
-   * you trust (e.g. `x-forwarded-for`: its last value is used). Unset, the peer
-   * address is used; never set it when clients can reach the gateway directly.
-   * @default undefined
-   */
-  trustProxyHeader?: string;
-  /**
-   * The key the per-client limit counts by (a user id from a verified token,
-   * say); `undefined` falls back to the client's address.
-   * @default the client's address
-   */
-  clientKey?: (request: Request, address: string | undefined) => string | undefined;
-  /**
-   * Most `next` events held for a client that does not read before its stream
-   * ends with a `SLOW_CONSUMER` error.
-   * @default 4096
-   */
-  maxQueuedEvents?: number;
-  /**
-   * Most bytes held for a client that does not read, in bytes, before its
-   * stream ends with a `SLOW_CONSUMER` error.
-   * @default 1048576
-   */
-  maxQueuedBytes?: number;
-  /** Lifecycle hooks for metrics and logs. @default none */
-  instrumentation?: Instrumentation;
-  /** Serves `GET /metrics` when set (prom-client on Node). @default undefined (no /metrics route) */
-  metrics?: () => Promise<{ contentType: string; body: string }>;
-  /** Timer functions. @default the global setInterval/clearInterval */
-  timers?: Timers;
-  /** The clock, in milliseconds, for stream durations. @default Date.now */
-  now?: () => number;
-  /** Source of randomness for retry jitter. @default Math.random */
-  random?: () => number;
-  /** Called for unexpected internal errors (never shown to clients). @default console.error */
-  onInternalError?: (err: unknown) => void;
-}
-
-/** Per-request context a runtime adapter may pass. */
-export interface RequestContext {
-  /** Aborts when the client went away, where the runtime's `request.signal` does not say so. */
-  signal?: AbortSignal;
-  /** The peer's address, as the runtime saw it. */
-  clientAddress?: string;
-  /**
-   * Keeps the runtime running a promise after the response ended (workerd's
-   * `ctx.waitUntil`): the gateway hands it each upstream socket's closing, so
-   * `complete` and the close frame are sent even after the client left.
-   */
-  waitUntil?(promise: Promise<unknown>): void;
-}
-
-export interface GatewayStats {
-  /** SSE streams open now. */
-  streams: number;
-  /** Upstream sockets that completed the graphql-ws handshake and are open now. */
-  upstreamConnections: number;
-}
-
-export interface Gateway extends AsyncDisposable {
-  /** The Web-standard handler: every runtime adapter calls this. */
-  fetch(request: Request, context?: RequestContext): Response | Promise<Response>;
-  stats(): GatewayStats;
-  /** Serves a new allow-list from now on (a reloaded manifest); open streams keep their operation. */
-  setRegistry(registry: Registry): void;
-  /** Ends every open stream with a reconnection hint, closes every upstream socket, refuses new streams. */
-  dispose(): Promise<void>;
-}
-
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-} as const;
-
-/** Wraps each hook so a throwing hook is reported, never breaking a stream. */
-function guard(instrumentation: Instrumentation | undefined, onError: (err: unknown) => void): Required<Instrumentation> {
-  const wrap = <K extends keyof Instrumentation>(key: K) =>
-    ((...args: unknown[]) => {
-      const fn = instrumentation?.[key] as ((...a: unknown[]) => void) | undefined;
-      if (!fn) return;
-      try {
-        fn.apply(instrumentation, args);
-      } catch (err) {
-        onError(err);
-      }
-    }) as NonNullable<Instrumentation[K]>;
-  return {
-    onStreamStart: wrap('onStreamStart'),
-    onStreamEnd: wrap('onStreamEnd'),
-    onEvent: wrap('onEvent'),
-    onRejection: wrap('onRejection'),
-    onUpstreamOpen: wrap('onUpstreamOpen'),
-    onUpstreamClose: wrap('onUpstreamClose'),
-    onUpstreamError: wrap('onUpstreamError'),
-  };
-}
+export type { Gateway, GatewayOptions, GatewayStats, GatewayUpstreamOptions, RequestContext, SharingStats } from './gateway/options.ts';
 
 export function createGateway(options: GatewayOptions): Gateway {
-  // One protocol memory per gateway, kept across the per-request copies of the options.
-  const upstream: GatewayUpstreamOptions = { ...options.upstream, protocolMemory: options.upstream.protocolMemory ?? new Map() };
-  let registry = options.registry;
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
-  const heartbeatMs = options.heartbeatMs ?? DEFAULTS.heartbeatMs;
-  const path = options.path ?? DEFAULTS.path;
+  const upstream: GatewayUpstreamOptions = options.upstream;
+  // One protocol memory per gateway.
+  const settings = upstreamSettings({ ...upstream, protocolMemory: upstream.protocolMemory ?? new Map() });
+  const isolate = options.isolateRequests ?? DEFAULTS.isolateRequests;
+  const mode = isolate ? 'off' : (upstream.sharing ?? DEFAULTS.upstreamSharing);
   const timers = options.timers ?? defaultTimers;
   const now = options.now ?? Date.now;
   const onInternalError = options.onInternalError ?? ((err: unknown) => console.error('[subway] internal error', err));
+  const hooks = guardHooks(options.instrumentation, onInternalError);
   const health = createUpstreamHealth(options, options.random);
   const limits = createSubscriptionLimits(options);
   const cors = createCors({ ...options.cors, allowHeaders: [...(options.cors?.allowHeaders ?? []), ...(options.forwardHeaders ?? [])] });
   const forwardHeaders = (options.forwardHeaders ?? []).map((h) => h.toLowerCase()).filter((h) => !NEVER_FORWARDED.has(h));
-  const hooks = guard(options.instrumentation, onInternalError);
-  /** Ends each open stream; called on dispose. */
-  const open = new Set<(reason: string, retryMs: number, why: EndReason) => void>();
-  let upstreamConnections = 0;
-  let streamIds = 0;
+  let registry = options.registry;
   let disposed = false;
+  let streamIds = 0;
 
-  const app = new Hono<{ Bindings: RequestContext }>();
-
-  app.use('*', async (c, next) => {
-    await next();
-    for (const [k, v] of Object.entries(cors.headers(c.req.raw))) c.res.headers.set(k, v);
+  const pool = new Pool({
+    mode,
+    maxSubscriptionsPerSocket: upstream.maxSubscriptionsPerSocket ?? DEFAULTS.upstreamMaxSubscriptionsPerSocket,
+    idleMs: upstream.idleMs ?? DEFAULTS.upstreamIdleMs,
+    maxSockets: upstream.maxSockets ?? DEFAULTS.upstreamMaxSockets,
+    retryAfterS: options.limitRetryAfterS ?? DEFAULTS.limitRetryAfterS,
+    settings,
+    webSocketImpl: upstream.webSocketImpl,
+    webSocketWithHeaders: upstream.webSocketWithHeaders,
+    onOpen() {
+      hooks.onUpstreamOpen();
+      health.succeeded();
+    },
+    onClose: () => hooks.onUpstreamClose(),
   });
-
-  const shuttingDown = () => new SubwayError('SHUTTING_DOWN', 503, 'The gateway is shutting down.', { headers: { 'retry-after': '1' } });
-  const admit = (c: Context<{ Bindings: RequestContext }>) => {
-    if (disposed) throw shuttingDown();
-    cors.check(c.req.raw);
-    if (!acceptsEventStream(c.req.header('accept'))) {
-      throw new SubwayError('NOT_ACCEPTABLE', 406, 'This endpoint serves text/event-stream; send "Accept: text/event-stream".');
-    }
+  const hubs = new Hubs({
+    timers,
+    onFrame: (operation, bytes, written) => hooks.onFrame(operation, bytes, written),
+    onEnd(_hub, end) {
+      if (end.kind === 'fatal' || end.kind === 'transient') hooks.onUpstreamError(end.kind, end.closeCode);
+    },
+  });
+  const context: StreamContext = {
+    bounds: { maxQueuedEvents: options.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents, maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes },
+    hooks,
+    health,
+    now,
+    streams: new StreamSet<GatewayStream>(options.heartbeatMs ?? DEFAULTS.heartbeatMs, timers, isolate),
   };
 
-  app.get(path, (c) => {
-    checkQueryString(c.req.url, options);
-    admit(c);
-    const params = new URL(c.req.url).searchParams;
-    for (const raw of params.getAll('variables')) checkVariablesSize(raw, options);
-    return serve(c, readOperationRequest(params), 'GET');
-  });
-  app.post(path, async (c) => {
-    admit(c);
-    const request = await readPostRequest(c.req.raw, maxBodyBytes);
-    checkVariablesSize(JSON.stringify(request.variables), options);
-    return serve(c, request, 'POST');
-  });
-
-  const serve = async (c: Context<{ Bindings: RequestContext }>, request: OperationRequest, method: 'GET' | 'POST') => {
-    const current = registry;
-    const op = await resolveOperation(current, request);
-    if (op.type === 'mutation' && method === 'GET') {
-      throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Operation "${op.name}" is a mutation; mutations are not served over GET.`, {
-        headers: { allow: '' },
-      });
-    }
-    const variables = checkVariables(current, op, request.variables);
-    // Reading a POST body and hashing text are asynchronous: the gateway may have begun to stop meanwhile.
-    if (disposed) throw shuttingDown();
-
-    const address = clientAddress(c.req.raw.headers, c.env?.clientAddress, options.trustProxyHeader);
-    const client = options.clientKey ? (options.clientKey(c.req.raw, address) ?? address) : address;
-    const release = limits.acquire(client);
-    let upstreamOptions: UpstreamOptions = upstream;
-    let payloadParams: Record<string, unknown> | undefined;
-    try {
-      const forwarded = pickHeaders(c.req.raw.headers, forwardHeaders);
-      const connectionParams = options.connectionParams
-        ? await options.connectionParams(c.req.raw, forwarded)
-        : Object.keys(forwarded).length > 0
-          ? { headers: forwarded }
-          : undefined;
-      // The gateway may have begun to stop while the hook ran (a client that left meanwhile is noticed by its stream).
-      if (disposed) throw shuttingDown();
-      if (upstream.webSocketWithHeaders && Object.keys(forwarded).length > 0) {
-        upstreamOptions = { ...upstream, webSocketImpl: upstream.webSocketWithHeaders(forwarded) };
-      }
-      payloadParams = connectionParams;
-    } catch (err) {
-      release();
-      throw err;
-    }
-
-    const info: StreamInfo = { id: ++streamIds, operation: op.name, client, variables: request.variables };
-    const started = now();
-    let reason: StreamEndReason | undefined;
-    hooks.onStreamStart(info);
-    const body = createEventStream(
-      {
-        heartbeatMs,
-        timers,
-        signals: [c.req.raw.signal, c.env?.signal],
-        maxQueuedEvents: options.maxQueuedEvents,
-        maxQueuedBytes: options.maxQueuedBytes,
-        // The slot is held until nothing of the stream is: a client that stopped
-        // reading keeps its queued bytes, so it keeps counting against the limits.
-        onReleased: release,
-        onEnd(why, totals) {
-          const end: StreamEndReason = why === 'client-gone' || why === 'shutdown' || why === 'slow-consumer' ? why : (reason ?? 'complete');
-          hooks.onStreamEnd({ ...info, reason: end, durationMs: now() - started, events: totals.events, bytes: totals.bytes });
-        },
-      },
-      (sink) => {
-        let connected = false;
-        const stop = (text: string, retryMs: number, why: EndReason) => sink.retry(text, retryMs, why);
-        open.add(stop);
-        const sub = subscribeUpstream(upstreamOptions, { query: op.body, variables, operationName: op.name, connectionParams: payloadParams }, {
-          onConnected() {
-            connected = true;
-            upstreamConnections++;
-            hooks.onUpstreamOpen();
-            health.succeeded();
-          },
-          next: (result) => {
-            const bytes = sink.next(JSON.stringify(result));
-            if (bytes > 0) hooks.onEvent(op.name, bytes);
-          },
-          end(end) {
-            switch (end.kind) {
-              case 'complete':
-                reason = 'complete';
-                return sink.complete();
-              case 'errors':
-                reason = 'upstream-errors';
-                sink.next(JSON.stringify({ errors: end.errors }));
-                return sink.complete();
-              case 'fatal':
-                reason = 'upstream-fatal';
-                hooks.onUpstreamError('fatal', end.closeCode);
-                sink.next(JSON.stringify({ errors: [{ message: end.message, extensions: { code: 'UPSTREAM_ERROR', closeCode: end.closeCode } }] }));
-                return sink.complete();
-              case 'transient':
-                reason = 'upstream-unavailable';
-                hooks.onUpstreamError('transient', end.closeCode);
-                return sink.retry('upstream unavailable', health.failed());
-            }
-          },
-        });
-        return () => {
-          open.delete(stop);
-          if (connected) {
-            upstreamConnections--;
-            hooks.onUpstreamClose();
-          }
-          sub.dispose();
-          c.env?.waitUntil?.(sub.closed);
-        };
-      },
-    );
-    return new Response(body, { status: 200, headers: SSE_HEADERS });
+  const checkRunning = () => {
+    if (disposed) throw new SubwayError('SHUTTING_DOWN', 503, 'The gateway is shutting down.', { headers: { 'retry-after': '1' } });
   };
-
-  app.options('*', (c) => cors.preflight(c.req.raw));
-  app.all(path, () => {
-    throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Only GET and POST are served on ${path}.`, { headers: { allow: 'GET, POST' } });
-  });
-  if (options.listOperations ?? DEFAULTS.listOperations) app.get('/operations', (c) => c.json(describeOperations(registry)));
-  app.get('/healthz', (c) => c.json({ status: disposed ? 'shutting-down' : 'ok' }, disposed ? 503 : 200));
-  app.get('/readyz', (c) => {
-    // Not ready while stopping, or while full (a load balancer should send new clients elsewhere).
-    const status = disposed ? 'shutting-down' : limits.full ? 'full' : 'ready';
-    return c.json({ status, streams: open.size, upstreamFailures: health.failures }, status === 'ready' ? 200 : 503);
-  });
-  if (options.metrics) {
-    const metrics = options.metrics;
-    app.get('/metrics', async () => {
-      const { contentType, body } = await metrics();
-      return new Response(body, { headers: { 'content-type': contentType } });
-    });
-  }
-  app.notFound((c) => {
-    hooks.onRejection('NOT_FOUND', 404);
-    return new SubwayError('NOT_FOUND', 404, `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toResponse();
-  });
-  app.onError((err) => {
-    const error = toSubwayError(err);
-    if (error.code === 'INTERNAL_SERVER_ERROR') onInternalError(error.cause ?? err);
-    hooks.onRejection(error.code, error.status);
-    return error.toResponse();
+  const server: StreamServer = {
+    options,
+    mode,
+    registry: () => registry,
+    checkRunning,
+    limits,
+    forwardHeaders,
+    canSendHeaders: upstream.webSocketWithHeaders !== undefined,
+    pool,
+    hubs,
+    context,
+    nextStreamId: () => ++streamIds,
+  };
+  const app = createRoutes({
+    options,
+    cors,
+    hooks,
+    registry: () => registry,
+    checkRunning,
+    get disposed() {
+      return disposed;
+    },
+    get full() {
+      return limits.full;
+    },
+    get streams() {
+      return context.streams.size;
+    },
+    get upstreamFailures() {
+      return health.failures;
+    },
+    serve: (c, request, method) => serveStream(server, c, request, method),
+    onInternalError,
   });
 
   const dispose = async () => {
     disposed = true;
-    for (const stop of [...open]) stop('gateway shutting down', health.failed(), 'shutdown');
+    for (const stream of [...context.streams]) stream.shutdown();
+    pool.closeAll();
   };
   return {
-    fetch: (request, context) => app.fetch(request, context ?? {}),
-    stats: () => ({ streams: open.size, upstreamConnections }),
+    fetch: (request, ctx) => app.fetch(request, ctx ?? {}),
+    stats: () => ({ streams: context.streams.size, upstreamConnections: pool.connected }),
+    sharingStats: () => ({
+      mode,
+      upstreamSockets: pool.sockets,
+      upstreamSubscriptions: hubs.active,
+      subscribers: context.streams.size,
+      framesEncoded: hubs.framesEncoded,
+      framesWritten: hubs.framesWritten,
+      subscribersPerSubscription: Array.from(hubs.shared(), (hub) => hub.size),
+    }),
     setRegistry: (next) => {
       registry = next;
     },

@@ -1,30 +1,40 @@
 /**
  * Prometheus metrics on Node, with prom-client: the gateway's lifecycle
- * events (see instrumentation.ts) turned into gauges, counters and a
- * histogram, plus the process's default metrics (memory, event loop lag).
+ * events (see instrumentation.ts) turned into gauges, counters and
+ * histograms, what sharing looks like at each scrape (`observe`), plus the
+ * process's default metrics (memory, event loop lag).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SharingStats } from '../core/gateway.ts';
 import type { Instrumentation } from '../core/observability/instrumentation.ts';
 
 export interface PrometheusMetrics {
   readonly instrumentation: Instrumentation;
   readonly registry: Registry;
+  /** Reads the gateway's sharing figures at each scrape. */
+  observe(source: () => SharingStats): void;
   /** The exposition text and its content type, for `GET /metrics`. */
   render(): Promise<{ contentType: string; body: string }>;
 }
+
+/** Buckets of the subscribers-per-subscription histogram. */
+const SHARING_BUCKETS = [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10_000];
 
 export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = {}): PrometheusMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let source: (() => SharingStats) | undefined;
   const streams = new Gauge({ name: 'subway_streams_open', help: 'SSE streams open now.', registers });
   const upstream = new Gauge({ name: 'subway_upstream_sockets_open', help: 'Upstream sockets that completed their handshake and are open now.', registers });
   const started = new Counter({ name: 'subway_streams_started_total', help: 'SSE streams accepted.', labelNames: ['operation'], registers });
   const ended = new Counter({ name: 'subway_streams_ended_total', help: 'SSE streams ended, by reason.', labelNames: ['operation', 'reason'], registers });
   const events = new Counter({ name: 'subway_events_forwarded_total', help: 'next events sent to clients.', labelNames: ['operation'], registers });
   const bytes = new Counter({ name: 'subway_event_bytes_total', help: 'Bytes of next events sent to clients, SSE framing included.', labelNames: ['operation'], registers });
+  const encoded = new Counter({ name: 'subway_frames_encoded_total', help: 'Upstream results encoded as SSE frames (once each, however many subscribers).', registers });
+  const written = new Counter({ name: 'subway_frames_written_total', help: 'Frames handed to client streams (one per subscriber per frame).', registers });
   const rejections = new Counter({ name: 'subway_rejections_total', help: 'Requests refused, by error code and status.', labelNames: ['code', 'status'], registers });
-  const upstreamErrors = new Counter({ name: 'subway_upstream_errors_total', help: 'Upstream connections that failed or closed abnormally.', labelNames: ['kind', 'close_code'], registers });
+  const upstreamErrors = new Counter({ name: 'subway_upstream_errors_total', help: 'Upstream subscriptions ended by a failed or abnormally closed connection.', labelNames: ['kind', 'close_code'], registers });
   const duration = new Histogram({
     name: 'subway_stream_duration_seconds',
     help: 'How long SSE streams lasted, by end reason.',
@@ -32,6 +42,51 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     buckets: [0.1, 1, 10, 60, 300, 1800, 3600, 14_400],
     registers,
   });
+  new Gauge({
+    name: 'subway_upstream_sockets',
+    help: 'Upstream sockets open or opening now.',
+    registers,
+    collect() {
+      if (source) this.set(source().upstreamSockets);
+    },
+  });
+  new Gauge({
+    name: 'subway_upstream_subscriptions',
+    help: 'Upstream subscriptions running now (identical ones count once in UPSTREAM_SHARING=subscription).',
+    registers,
+    collect() {
+      if (source) this.set(source().upstreamSubscriptions);
+    },
+  });
+  new Gauge({
+    name: 'subway_subscribers',
+    help: 'Client streams attached to an upstream subscription now.',
+    registers,
+    collect() {
+      if (source) this.set(source().subscribers);
+    },
+  });
+  const perSubscription = new Histogram({
+    name: 'subway_subscribers_per_shared_subscription',
+    help: 'Subscribers of each shared upstream subscription, as of this scrape (UPSTREAM_SHARING=subscription).',
+    buckets: SHARING_BUCKETS,
+    registers,
+    collect() {
+      if (!source) return;
+      this.reset();
+      for (const n of source().subscribersPerSubscription) this.observe(n);
+    },
+  });
+  void perSubscription;
+
+  // prom-client hashes a label object on every call: keep each operation's children.
+  const perOperation = new Map<string, { events: Counter.Internal; bytes: Counter.Internal }>();
+  const childrenOf = (operation: string) => {
+    let children = perOperation.get(operation);
+    if (!children) perOperation.set(operation, (children = { events: events.labels(operation), bytes: bytes.labels(operation) }));
+    return children;
+  };
+
   const instrumentation: Instrumentation = {
     onStreamStart({ operation }) {
       streams.inc();
@@ -42,9 +97,13 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
       ended.inc({ operation, reason });
       duration.observe({ reason }, durationMs / 1000);
     },
-    onEvent(operation, n) {
-      events.inc({ operation });
-      bytes.inc({ operation }, n);
+    onFrame(operation, n, deliveries) {
+      encoded.inc();
+      if (deliveries === 0) return;
+      written.inc(deliveries);
+      const children = childrenOf(operation);
+      children.events.inc(deliveries);
+      children.bytes.inc(n * deliveries);
     },
     onRejection(code, status) {
       rejections.inc({ code, status: String(status) });
@@ -58,6 +117,9 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
   return {
     instrumentation,
     registry,
+    observe(next) {
+      source = next;
+    },
     render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }

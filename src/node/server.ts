@@ -54,6 +54,19 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The frame limit `ws` enforces on each upstream socket. With a socket per
+ * subscription it is the message limit itself (a larger frame is refused as it
+ * arrives, before it is buffered). A shared socket carries other
+ * subscriptions too, which a refused frame would take down with it: there the
+ * gateway reads a message up to twice the limit and ends only the
+ * subscription it belongs to (docs/sharing.md); a frame larger than that
+ * still closes the socket.
+ */
+export function socketFrameLimit(config: Pick<ServerConfig, 'upstreamSharing' | 'upstreamMaxMessageBytes'>): number {
+  return config.upstreamSharing === 'off' ? config.upstreamMaxMessageBytes : 2 * config.upstreamMaxMessageBytes;
+}
+
 export interface StartOptions {
   /** Called after the operations were reloaded from disk (or failed to). @default logs to the console */
   onReload?: (result: { registry: Registry } | { error: unknown }) => void;
@@ -80,12 +93,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   try {
     const metrics = createPrometheusMetrics();
     const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+    const maxPayload = socketFrameLimit(config);
     const gateway = createGateway({
       registry,
       ...gatewayOptions(config, {
         url: config.upstreamUrl ?? example!.url,
-        webSocketImpl: createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes }),
-        webSocketWithHeaders: (headers) => createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes, headers }),
+        webSocketImpl: createNodeWebSocket({ maxPayload }),
+        webSocketWithHeaders: (headers) => createNodeWebSocket({ maxPayload, headers }),
       }),
       instrumentation: combineInstrumentation(
         metrics.instrumentation,
@@ -93,6 +107,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       ),
       metrics: metrics.render,
     });
+    metrics.observe(() => gateway.sharingStats());
     const served = demo ? withStatic(gateway, createStaticHandler(demoDir)) : gateway;
     const node = await serveNode(served, {
       port: config.port,

@@ -101,6 +101,21 @@ export interface WorkerHandlerOptions {
   webSocketImpl?: unknown;
 }
 
+/**
+ * A Worker may not use a socket another request opened, so sharing the
+ * upstream side needs a place that outlives requests (a Durable Object, not
+ * built yet): a Worker serves `UPSTREAM_SHARING=off`, and says so in its log
+ * when it was asked for more, rather than ignoring the setting silently.
+ */
+export function workerSharing<C extends { upstreamSharing: string }>(config: C, log: (line: string) => void = console.warn): C {
+  if (config.upstreamSharing === 'off') return config;
+  log(
+    `[subway] UPSTREAM_SHARING=${config.upstreamSharing} is not available on Workers yet (it needs a Durable Object): ` +
+      'each request opens its own upstream socket, as with UPSTREAM_SHARING=off.',
+  );
+  return { ...config, upstreamSharing: 'off' };
+}
+
 /** The operator's mistake, not the client's: the log says what to fix, the body stays generic. */
 function misconfigured(err: unknown): Response {
   console.error(`[subway] ${(err as Error).message}`);
@@ -123,7 +138,13 @@ export function createWorkerHandler(operations: BundledOperations, options: Work
     if (!config.upstreamUrl) throw new ConfigError('UPSTREAM_URL is not set: set it in wrangler.toml [vars], with --var, or in the dashboard.');
     // workerd's WebSocket has no frame-level size limit to hand UPSTREAM_MAX_MESSAGE_BYTES to (Node's `ws`
     // has `maxPayload`): the upstream side checks each message's size on arrival instead.
-    return createGateway({ registry, ...gatewayOptions(config, { url: config.upstreamUrl, webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket }) });
+    const gatewayConfig = workerSharing(config);
+    return createGateway({
+      registry,
+      ...gatewayOptions(gatewayConfig, { url: config.upstreamUrl, webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket }),
+      // A Worker request may not touch another request's I/O: nothing is shared between requests.
+      isolateRequests: true,
+    });
   };
 
   return {

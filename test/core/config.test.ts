@@ -12,6 +12,10 @@ describe('configuration', () => {
       upstreamKeepAliveMs: 12000,
       upstreamPongTimeoutMs: 5000,
       upstreamMaxMessageBytes: 16777216,
+      upstreamSharing: 'off',
+      upstreamMaxSubscriptionsPerSocket: 100,
+      upstreamIdleMs: 1000,
+      upstreamMaxSockets: 0,
       port: 4000,
       host: '0.0.0.0',
       persistedOperations: 'persisted-operations',
@@ -70,6 +74,8 @@ describe('configuration', () => {
     [{ FORWARD_HEADERS: 'authorization,bad header' }, 'FORWARD_HEADERS: "bad header" is not a header name.'],
     [{ MAX_SUBSCRIPTIONS: '0' }, 'MAX_SUBSCRIPTIONS must be between 1 and 10000000, got 0.'],
     [{ LOG_STREAMS: 'yes' }, 'LOG_STREAMS must be true or false, got "yes".'],
+    [{ UPSTREAM_SHARING: 'on' }, 'UPSTREAM_SHARING must be one of off, connection, subscription, got "on".'],
+    [{ UPSTREAM_MAX_SUBSCRIPTIONS_PER_SOCKET: '0' }, 'UPSTREAM_MAX_SUBSCRIPTIONS_PER_SOCKET must be between 1 and 100000, got 0.'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });

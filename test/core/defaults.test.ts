@@ -23,9 +23,11 @@ const KEY_OF: Record<string, keyof typeof DEFAULTS> = {
   'UpstreamOptions.keepAliveMs': 'upstreamKeepAliveMs',
   'UpstreamOptions.pongTimeoutMs': 'upstreamPongTimeoutMs',
   'UpstreamOptions.maxMessageBytes': 'upstreamMaxMessageBytes',
+  'GatewayUpstreamOptions.sharing': 'upstreamSharing',
+  'GatewayUpstreamOptions.maxSubscriptionsPerSocket': 'upstreamMaxSubscriptionsPerSocket',
+  'GatewayUpstreamOptions.idleMs': 'upstreamIdleMs',
+  'GatewayUpstreamOptions.maxSockets': 'upstreamMaxSockets',
   'CorsOptions.maxAgeS': 'corsMaxAgeS',
-  'EventStreamOptions.maxQueuedEvents': 'maxQueuedEvents',
-  'EventStreamOptions.maxQueuedBytes': 'maxQueuedBytes',
   'ReloadOptions.settleMs': 'reloadSettleMs',
 };
 

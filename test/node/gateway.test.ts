@@ -1,16 +1,21 @@
 /**
  * The HTTP contract on the Node server (HTTP/1.1 here; HTTP/2 in
- * node/serve.test.ts). The same suite runs on the Worker in
- * runtime/worker.test.ts.
+ * node/serve.test.ts), in each UPSTREAM_SHARING mode. The same suite runs on
+ * the Worker in worker/worker.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { SHARING_MODES } from '../../src/core/upstream/pool.ts';
 import { conformanceSuite } from '../conformance/suite.ts';
 import { startGateway } from '../fixtures/gateway.ts';
 import { freePort } from '../fixtures/ports.ts';
 import { openSse, query } from '../fixtures/sse.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 
-conformanceSuite('node');
+// In every sharing mode; a shared socket left idle closes after 50 ms here (1 s by default), so
+// the tests that wait for the upstream to have no socket left do not each wait a second.
+describe.each(SHARING_MODES)('UPSTREAM_SHARING=%s', (mode) => {
+  conformanceSuite('node', mode === 'off' ? { UPSTREAM_SHARING: mode } : { UPSTREAM_SHARING: mode, UPSTREAM_IDLE_MS: 50 });
+});
 
 describe('retry hints with injected randomness (an API option of createGateway, not a runtime setting)', () => {
   it('are exact: the first delay, doubled on a second failure, reset after a success', async () => {

@@ -48,8 +48,12 @@ export interface Instrumentation {
   onStreamStart?(info: StreamInfo): void;
   /** A stream ended; called once per started stream. */
   onStreamEnd?(info: StreamEndInfo): void;
-  /** One `next` event of `bytes` bytes went to a client. */
-  onEvent?(operation: string, bytes: number): void;
+  /**
+   * One upstream result was encoded as a frame of `bytes` bytes, once, and
+   * handed to `deliveries` client streams (more than one where an upstream
+   * subscription is shared; 0 when nobody took it).
+   */
+  onFrame?(operation: string, bytes: number, deliveries: number): void;
   /** A request was refused with this status and error code. */
   onRejection?(code: string, status: number): void;
   /** An upstream socket completed its handshake. */
@@ -70,7 +74,7 @@ export function combineInstrumentation(...all: (Instrumentation | undefined)[]):
   return {
     onStreamStart: each('onStreamStart'),
     onStreamEnd: each('onStreamEnd'),
-    onEvent: each('onEvent'),
+    onFrame: each('onFrame'),
     onRejection: each('onRejection'),
     onUpstreamOpen: each('onUpstreamOpen'),
     onUpstreamClose: each('onUpstreamClose'),

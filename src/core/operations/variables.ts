@@ -13,17 +13,31 @@ import type { Registry, RegisteredOperation } from './registry.ts';
  * (the upstream applies its own defaults); coercion is the check.
  */
 export function checkVariables(registry: Registry, op: RegisteredOperation, variables: Record<string, unknown>): Record<string, unknown> {
+  return coerceVariables(registry, op, variables).variables;
+}
+
+/**
+ * Checks the variables as `checkVariables` does, and returns both the
+ * variables to send upstream (as sent) and their coerced values (defaults
+ * applied, single values as one-item lists, …): what identifies a shared
+ * subscription.
+ */
+export function coerceVariables(
+  registry: Registry,
+  op: RegisteredOperation,
+  variables: Record<string, unknown>,
+): { variables: Record<string, unknown>; coerced: Record<string, unknown> } {
   for (const name of Object.keys(variables)) {
     if (!op.declared.has(name)) {
       throw badInput(`Variable "$${name}" is not defined by operation "${op.name}".`, { variable: name });
     }
   }
-  if (op.variableDefinitions.length === 0) return variables;
+  if (op.variableDefinitions.length === 0) return { variables, coerced: {} };
   const result = getVariableValues(registry.inputSchema, op.variableDefinitions, variables, { maxErrors: 1 });
   if (result.errors) {
     const [error] = result.errors;
     const name = /Variable "\$([_A-Za-z][_0-9A-Za-z]*)"/.exec(error?.message ?? '')?.[1];
     throw badInput(error?.message ?? 'Invalid variables.', name ? { variable: name } : undefined);
   }
-  return variables;
+  return { variables, coerced: result.coerced };
 }

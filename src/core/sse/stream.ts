@@ -1,364 +1,358 @@
 /**
- * A server-sent event stream as a Web `ReadableStream`: it flushes a first
- * comment at once, sends a heartbeat comment on an interval, bounds what it
- * holds for a client that does not read, and tears its producer down exactly
- * once, whichever comes first: the producer finishing, the queue overflowing,
- * the consumer cancelling the stream, or the request's signal aborting.
+ * One client's server-sent event stream, runtime-neutral: a bounded queue of
+ * frames (references to shared `Frame`s, never copies) between a producer
+ * (an upstream subscription, src/core/hub/hub.ts) and one consumer, read in
+ * whichever of two documented ways the runtime writes best:
  *
- * The stream is pull-based (high-water mark 0) with a queue of its own: the
- * platform's queue cannot count events and bytes at once, and a pull tells
- * exactly when the consumer (the runtime writing to the socket, which waits
- * for `drain`) wants more. Everything queued between two pulls goes out as
- * one chunk.
+ * - `readable()`: a Web `ReadableStream<Uint8Array>` (Workers, and any
+ *   caller of `gateway.fetch`). Pull-based, high-water mark 0: a pull says
+ *   exactly when the runtime wants more.
+ * - `attach(writer)`: a runtime that writes to its socket itself (Node) hands
+ *   in a `FrameWriter`; `write` returning false (the socket's buffer is over
+ *   its mark) stands for "no pull yet", and the runtime calls `drained()` for
+ *   the next pull and `cancel()` when the client is gone.
  *
- * A runtime adapter that can write text to its socket may skip the Web
- * stream: `directWriterOf(body)` lets it take each frame as one string (one
- * socket write per event, encoded once by the socket; see
- * src/node/serve.ts). The queue and its bounds stay the same: the writer's
- * `write` returning false (the socket's buffer is over its mark) stands for
- * "no pull yet", and its `drain` for the next pull.
+ * Either way the same bounds hold: a client that does not read gets its own
+ * `SLOW_CONSUMER` end once `maxQueuedEvents` or `maxQueuedBytes` would be
+ * passed, and everything queued between two pulls goes out as one chunk.
+ *
+ * The stream ends exactly once, whichever comes first: the producer finishing
+ * (`complete`, `retry`), the queue overflowing, or the consumer going away.
+ * Subclasses hear about it through `teardown` (the producer must let go),
+ * `ended` (accounting) and `released` (nothing of the stream is held any more).
  */
-import { COMMENT, COMMENT_TEXT, COMPLETE_TEXT, encodeFrame, nextFrameText, retryFrameText } from './encode.ts';
-import { DEFAULTS } from '../defaults.ts';
+import { COMMENT_FRAME, COMPLETE_FRAME, Frame, nextFrame, retryFrame } from './frame.ts';
 
-/** Timer functions, injected so tests and runtimes can supply their own clock. */
-export interface Timers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
-export const defaultTimers: Timers = {
-  setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
-  clearInterval: (h) => globalThis.clearInterval(h as ReturnType<typeof setInterval>),
-};
-
-/** Why a stream ended; reported once to `onEnd`. */
+/** Why a stream ended; reported once to `ended`. */
 export type EndReason = 'complete' | 'retry' | 'client-gone' | 'shutdown' | 'slow-consumer';
 
 /** The error a client that stopped reading gets as its last `next`, before `complete`. */
 export const SLOW_CONSUMER_RESULT = JSON.stringify({
   errors: [{ message: 'The client did not read its events fast enough; the subscription was ended.', extensions: { code: 'SLOW_CONSUMER' } }],
 });
+const SLOW_CONSUMER_FRAME = nextFrame(SLOW_CONSUMER_RESULT);
+SLOW_CONSUMER_FRAME.shared = true;
 
-export interface EventSink {
-  /**
-   * Sends one `event: next` carrying this JSON text. Returns the bytes queued,
-   * or 0 when the stream has ended (or just ended because the queue was full).
-   */
-  next(json: string): number;
-  /** Sends `event: complete` and ends the stream. */
-  complete(): void;
-  /** Sends a reconnection hint and ends the stream without `complete`, so EventSource retries after `retryMs`. */
-  retry(reason: string, retryMs: number, why?: EndReason): void;
+/** How much a stream may hold for a client that does not read. */
+export interface StreamBounds {
+  /** Most `next` events held; one more ends the stream with `SLOW_CONSUMER`. At least one is always held. */
+  readonly maxQueuedEvents: number;
+  /** Most bytes held; past it the stream ends with `SLOW_CONSUMER`. */
+  readonly maxQueuedBytes: number;
 }
 
-/** What a stream carried, reported with its end. */
-export interface StreamTotals {
-  /** `next` events queued for the client. */
-  events: number;
-  /** Bytes queued for the client, frames and comments included. */
-  bytes: number;
-}
-
-export interface EventStreamOptions {
-  /** Interval of heartbeat comments, in milliseconds; `0` disables them. */
-  heartbeatMs: number;
-  timers: Timers;
-  /** Aborts when the client went away (the request's signal, or the runtime's). */
-  signals: readonly (AbortSignal | undefined)[];
-  /**
-   * Most events held for a client that does not read; one more ends the stream
-   * with a `SLOW_CONSUMER` error. At least one event is always held.
-   * @default 4096
-   */
-  maxQueuedEvents?: number;
-  /**
-   * Most bytes held for a client that does not read, in bytes; past it the
-   * stream ends with a `SLOW_CONSUMER` error.
-   * @default 1048576
-   */
-  maxQueuedBytes?: number;
-  /** Called once when the stream ends, after the producer's teardown ran. */
-  onEnd?(reason: EndReason, totals: StreamTotals): void;
-  /**
-   * Called once when nothing of the stream is held any more: its last bytes
-   * were handed to the consumer, or the consumer went away. Later than `onEnd`
-   * for a client that has not read its last events yet.
-   */
-  onReleased?(): void;
-}
-
-/** Takes frames straight from the stream, in place of its reader (a runtime adapter's socket). */
+/** Writes a stream's frames straight to the runtime's socket (the writer view). */
 export interface FrameWriter {
   /**
-   * Writes whole SSE frames: text once attached, bytes only for what was
-   * queued before. Returns false when the consumer holds enough for now (as
-   * Node's `write` does); `drained()` then says when to write again. Throws
-   * if the client is gone.
+   * Writes whole SSE frames, as text or as (shared) UTF-8 bytes. Returns false
+   * when the consumer holds enough for now (as Node's `write` does): the
+   * runtime then calls the stream's `drained()` when it may write again.
+   * Throws if the client is gone.
    */
   write(chunk: string | Uint8Array): boolean;
-  /** UTF-8 length of a frame's text, in bytes (what the stream counts against `maxQueuedBytes`). */
-  byteLength(text: string): number;
   /** Ends the response after the last frame. */
   end(): void;
 }
 
-/** What the adapter tells a stream it attached a writer to. */
-export interface DirectStream {
-  /** The writer may write again (Node's `drain`): the direct path's pull. */
-  drained(): void;
-  /** The client went away (the response closed): the direct path's cancel. */
-  cancel(): void;
+const NONE = 0;
+const WRITER = 1;
+const READABLE = 2;
+
+/** Streams whose consumer took a write and may take more once the current burst is over. */
+let pulls: EventStream[] = [];
+let pullScheduled = false;
+function runPulls(): void {
+  const due = pulls;
+  pulls = [];
+  pullScheduled = false;
+  for (const stream of due) stream.drained();
 }
 
-/** Switches a stream to a direct writer; `undefined` when it is being read already (use the stream then). */
-export type AttachWriter = (writer: FrameWriter) => DirectStream | undefined;
-
-const DIRECT = Symbol.for('subway.sse.attachWriter');
-
-/** The direct path of a body made by `createEventStream`, if it has one. */
-export function directWriterOf(body: unknown): AttachWriter | undefined {
-  return body !== null && typeof body === 'object' ? ((body as { [DIRECT]?: AttachWriter })[DIRECT] ?? undefined) : undefined;
-}
-
-/** A frame as queued: bytes on the Web stream path, text on the direct path. */
-type Chunk = Uint8Array | string;
-
-function concat(chunks: readonly Chunk[], length: number): Chunk {
-  if (typeof chunks[0] === 'string') return chunks.join('');
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const c of chunks as readonly Uint8Array[]) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
-
-/**
- * `start` receives the sink and returns the producer's teardown, which runs
- * exactly once when the stream ends for any reason.
- */
-export function createEventStream(options: EventStreamOptions, start: (sink: EventSink) => () => void): ReadableStream<Uint8Array> {
-  const maxEvents = options.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents;
-  const maxBytes = options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes;
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let finished = false;
-  let closeWhenDrained = false;
-  let closed = false;
-  let heartbeat: unknown;
-  let teardown: (() => void) | undefined;
-  const listeners: (() => void)[] = [];
-  const totals: StreamTotals = { events: 0, bytes: 0 };
-  /** The runtime adapter's writer, once attached (then the Web stream is never read). */
-  let direct: FrameWriter | undefined;
-  /** Frames waiting for the consumer's next pull (or `drain`). */
-  const queue: Chunk[] = [];
-  let queuedBytes = 0;
-  let queuedEvents = 0;
+export class EventStream {
+  /** `next` events queued for the client so far. */
+  events = 0;
+  /** Bytes queued for the client so far: frames, comments and the end. */
+  bytes = COMMENT_FRAME.size;
+  private readonly bounds: StreamBounds;
+  private queue: Frame[] | undefined;
+  private queuedBytes = 0;
+  private queuedEvents = 0;
   /** The consumer asked for data (a pull) and got none yet. */
-  let demand = false;
+  private demand = false;
+  /** The producer side is over (`teardown` ran). */
+  private finished = false;
+  private closeWhenDrained = false;
+  /** The consumer's side is over: the response was ended, or the consumer is gone. */
+  private closed = false;
+  private isReleased = false;
+  /** Something was written since the last heartbeat sweep. */
+  private busy = false;
+  private view: typeof NONE | typeof WRITER | typeof READABLE = NONE;
+  private writer: FrameWriter | undefined;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  private signals: AbortSignal[] | undefined;
 
-  let released = false;
-  /** Nothing is held for the consumer any more. */
-  const release = () => {
-    if (released) return;
-    released = true;
-    for (const off of listeners) off();
-    options.onReleased?.();
-  };
+  constructor(bounds: StreamBounds) {
+    this.bounds = bounds;
+  }
 
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    if (direct) {
-      try {
-        direct.end();
-      } catch (err) {
-        // The response is gone already; nothing is held any more either way.
-        console.error('[subway] could not end an event stream', err);
-      }
-    } else {
-      try {
-        controller.close();
-      } catch {
-        // Already closed or errored by the consumer: nothing left to flush.
-      }
-    }
-    release();
-  };
+  /** Whether the stream still takes frames. */
+  get open(): boolean {
+    return !this.finished;
+  }
 
-  const dropQueue = () => {
-    queue.length = 0;
-    queuedBytes = 0;
-    queuedEvents = 0;
-  };
-
-  const finish = (reason: EndReason, closeStream: 'drain' | 'now' | 'no') => {
-    if (finished) return;
-    finished = true;
-    if (heartbeat !== undefined) options.timers.clearInterval(heartbeat);
-    try {
-      teardown?.();
-    } finally {
-      if (closeStream === 'now') dropQueue();
-      if (closeStream === 'no') {
-        dropQueue();
-        closed = true;
-      } else if (queue.length === 0) close();
-      else closeWhenDrained = true;
-      options.onEnd?.(reason, totals);
-      if (closeStream === 'no') release();
-    }
-  };
+  // ── the producer's side ────────────────────────────────────────────────
 
   /**
-   * Hands a chunk to the consumer. On the direct path, as a reader pumping
-   * into the socket would: after a write that was taken, the next pull comes
-   * a microtask later (so frames of one burst go out together); after a write
-   * the socket could not take, at its `drain`.
+   * Queues one `next` frame. Returns false when the stream has ended, or just
+   * ended because the client is too far behind (it then gets `SLOW_CONSUMER`).
    */
-  const deliver = (chunk: Chunk) => {
-    try {
-      if (!direct) controller.enqueue(chunk as Uint8Array);
-      else if (direct.write(chunk)) queueMicrotask(pull);
-    } catch {
-      // The consumer is gone (the stream was cancelled or errored, the socket destroyed): end the producer too.
-      demand = false;
-      finish('client-gone', 'no');
+  push(frame: Frame): boolean {
+    if (this.finished) return false;
+    const queued = this.queue?.length ?? 0;
+    if (queued > 0 && (this.queuedEvents + 1 > this.bounds.maxQueuedEvents || this.queuedBytes + frame.size > this.bounds.maxQueuedBytes)) {
+      // The client stopped reading: say so once, past the bound, and end.
+      this.put(SLOW_CONSUMER_FRAME);
+      this.put(COMPLETE_FRAME);
+      this.finish('slow-consumer', 'drain');
+      return false;
     }
-  };
+    this.put(frame);
+    return true;
+  }
 
-  /** The frame's text as the consumer takes it: bytes for the Web stream, the text itself for a direct writer. */
-  const chunkOf = (text: string): Chunk => (direct ? text : encodeFrame(text));
-  const sizeOf = (chunk: Chunk): number => (typeof chunk === 'string' ? direct!.byteLength(chunk) : chunk.byteLength);
+  /** Sends `event: complete` and ends the stream. */
+  complete(): void {
+    if (this.finished) return;
+    this.put(COMPLETE_FRAME);
+    this.finish('complete', 'drain');
+  }
+
+  /** Sends a reconnection hint and ends the stream without `complete`, so EventSource retries after `retryMs`. */
+  retry(reason: string, retryMs: number, why: EndReason = 'retry'): void {
+    if (this.finished) return;
+    this.put(retryFrame(reason, retryMs));
+    this.finish(why, 'drain');
+  }
+
+  /** The heartbeat sweep's visit: a comment, if nothing was written since the last one and nothing waits. */
+  heartbeat(): void {
+    if (!this.finished && !this.busy && !(this.queue && this.queue.length > 0)) this.put(COMMENT_FRAME);
+    this.busy = false;
+  }
+
+  // ── hooks for subclasses ───────────────────────────────────────────────
+
+  /** The stream ended: the producer must let go (runs once, before `ended`). */
+  protected teardown(): void {}
+  /** The stream ended for `reason` (runs once, after `teardown`). */
+  protected ended(_reason: EndReason): void {}
+  /**
+   * Nothing of the stream is held any more: its last bytes were handed to the
+   * consumer, or the consumer went away. Later than `ended` for a client that
+   * has not read its last events yet.
+   */
+  protected released(): void {}
+
+  // ── the consumer's side: the writer view ───────────────────────────────
+
+  /**
+   * Takes the stream through `writer` in place of a Web stream. Writes the
+   * first comment and anything queued before; returns false (and writes
+   * nothing) when the stream is read another way already.
+   */
+  attach(writer: FrameWriter): boolean {
+    if (this.view !== NONE) return false;
+    this.view = WRITER;
+    this.writer = writer;
+    const wasClosed = this.closed;
+    this.deliver(COMMENT_FRAME.text);
+    if (this.queue && this.queue.length > 0) this.flush();
+    // Ended (and released) before the writer came: only the response is left to end.
+    if (wasClosed) this.endWriter();
+    return true;
+  }
+
+  /** The writer may write again (Node's `drain`): the next pull. */
+  drained(): void {
+    if (!this.queue || this.queue.length === 0) {
+      this.demand = !this.closed;
+      return;
+    }
+    this.flush();
+  }
+
+  /** The client went away. */
+  cancel(): void {
+    if (!this.finished) return this.finish('client-gone', 'no');
+    this.dropQueue();
+    this.closed = true;
+    this.release();
+  }
+
+  // ── the consumer's side: the Web stream view ───────────────────────────
+
+  /**
+   * The stream as a Web `ReadableStream` of UTF-8 bytes; `signals` abort it
+   * when the client is gone (where the runtime says so only that way).
+   * Returns undefined when the stream is read another way already.
+   */
+  readable(signals: readonly (AbortSignal | undefined)[] = []): ReadableStream<Uint8Array> | undefined {
+    if (this.view !== NONE) return undefined;
+    this.view = READABLE;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          self.controller = controller;
+          controller.enqueue(COMMENT_FRAME.bytes());
+          for (const signal of signals) {
+            if (!signal) continue;
+            if (signal.aborted) return self.abort();
+            (self.signals ??= []).push(signal);
+            signal.addEventListener('abort', self, { once: true });
+          }
+          if (self.closed) self.endReadable();
+        },
+        pull: () => this.drained(),
+        cancel: () => this.cancel(),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** An abort signal fired (the stream is its own listener: no closure per stream). */
+  handleEvent(): void {
+    this.abort();
+  }
+
+  private abort(): void {
+    if (!this.finished) return this.finish('client-gone', 'now');
+    // Ended already, with bytes still held for a client that is now gone.
+    this.dropQueue();
+    this.close();
+  }
+
+  // ── the queue ──────────────────────────────────────────────────────────
 
   /** Hands the frame to the consumer if it is waiting, else queues it. */
-  const push = (chunk: Chunk, size: number, isEvent: boolean) => {
-    totals.bytes += size;
-    if (isEvent) totals.events++;
-    if (demand) {
-      demand = false;
-      deliver(chunk);
+  private put(frame: Frame): void {
+    this.bytes += frame.size;
+    if (frame.event) this.events++;
+    this.busy = true;
+    if (this.demand) {
+      this.demand = false;
+      this.deliver(this.view === WRITER ? (frame.shared ? frame.bytes() : frame.text) : frame.bytes());
       return;
     }
-    queue.push(chunk);
-    queuedBytes += size;
-    if (isEvent) queuedEvents++;
-  };
-  const pushText = (text: string, isEvent: boolean) => {
-    const chunk = chunkOf(text);
-    push(chunk, sizeOf(chunk), isEvent);
-  };
+    (this.queue ??= []).push(frame);
+    this.queuedBytes += frame.size;
+    if (frame.event) this.queuedEvents++;
+  }
 
-  /** The consumer wants more: everything queued goes out as one chunk. */
-  const pull = () => {
-    if (queue.length === 0) {
-      demand = !closed;
-      return;
-    }
-    const chunk = queue.length === 1 ? queue[0]! : concat(queue, queuedBytes);
-    dropQueue();
-    deliver(chunk);
-    if (closeWhenDrained) close();
-  };
-
-  const cancel = () => {
-    if (!finished) return finish('client-gone', 'no');
-    dropQueue();
-    closed = true;
-    release();
-  };
-
-  const sink: EventSink = {
-    next(json) {
-      if (finished) return 0;
-      const frame = chunkOf(nextFrameText(json));
-      const size = sizeOf(frame);
-      const full = queue.length > 0 && (queuedEvents + 1 > maxEvents || queuedBytes + size > maxBytes);
-      if (full) {
-        // The client stopped reading: say so once, past the bound, and end.
-        pushText(nextFrameText(SLOW_CONSUMER_RESULT), true);
-        pushText(COMPLETE_TEXT, false);
-        finish('slow-consumer', 'drain');
-        return 0;
+  /** Everything queued goes out as one chunk; then the end, if the producer is done. */
+  private flush(): void {
+    const queue = this.queue!;
+    let chunk: string | Uint8Array;
+    if (queue.length === 1) {
+      const frame = queue[0]!;
+      chunk = this.view === WRITER && !frame.shared ? frame.text : frame.bytes();
+    } else if (this.view === WRITER) {
+      let text = '';
+      for (const frame of queue) text += frame.text;
+      chunk = text;
+    } else {
+      const out = new Uint8Array(this.queuedBytes);
+      let offset = 0;
+      for (const frame of queue) {
+        out.set(frame.bytes(), offset);
+        offset += frame.size;
       }
-      push(frame, size, true);
-      return size;
-    },
-    complete() {
-      if (finished) return;
-      pushText(COMPLETE_TEXT, false);
-      finish('complete', 'drain');
-    },
-    retry(reason, retryMs, why = 'retry') {
-      if (finished) return;
-      pushText(retryFrameText(reason, retryMs), false);
-      finish(why, 'drain');
-    },
-  };
-
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        controller = c;
-        totals.bytes += COMMENT.byteLength;
-        c.enqueue(COMMENT);
-        for (const signal of options.signals) {
-          if (!signal) continue;
-          if (signal.aborted) {
-            finished = true;
-            close();
-            options.onEnd?.('client-gone', totals);
-            return;
-          }
-          const onAbort = () => {
-            if (!finished) return finish('client-gone', 'now');
-            // Ended already, with bytes still held for a client that is now gone.
-            dropQueue();
-            close();
-          };
-          signal.addEventListener('abort', onAbort, { once: true });
-          listeners.push(() => signal.removeEventListener('abort', onAbort));
-        }
-        if (options.heartbeatMs > 0) {
-          heartbeat = options.timers.setInterval(() => {
-            // Bytes already waiting keep the connection busy; a heartbeat would only grow the queue.
-            if (!finished && queue.length === 0) pushText(COMMENT_TEXT, false);
-          }, options.heartbeatMs);
-        }
-        const td = start(sink);
-        if (finished) td();
-        else teardown = td;
-      },
-      pull,
-      cancel,
-    },
-    { highWaterMark: 0 },
-  );
-
-  // The direct path. Until the first read the stream's own queue holds only
-  // the first comment (the high-water mark is 0, so nothing pulled), and
-  // every frame since is in `queue`: the writer takes over from there, and
-  // the Web stream is left unread.
-  const attach: AttachWriter = (writer) => {
-    if (stream.locked || direct) return undefined;
-    direct = writer;
-    // The first comment (counted in the totals already), then what was queued
-    // before, as the first pull would have had them.
-    demand = false;
-    const wasClosed = closed;
-    deliver(COMMENT_TEXT);
-    if (queue.length > 0) {
-      const chunk = concat(queue, queuedBytes);
-      dropQueue();
-      deliver(chunk);
-      if (closeWhenDrained) close();
+      chunk = out;
     }
-    // Ended (and released) before the writer came: only the response is left to end.
-    if (wasClosed) writer.end();
-    return { drained: () => pull(), cancel };
-  };
-  Object.defineProperty(stream, DIRECT, { value: attach });
-  return stream;
+    this.dropQueue();
+    this.deliver(chunk);
+    if (this.closeWhenDrained) this.close();
+  }
+
+  /**
+   * Hands a chunk to the consumer. On the writer view, as a reader pumping
+   * into the socket would: after a write that was taken, the next pull comes
+   * once the current burst is over (a microtask later, so frames of one burst
+   * go out together); after a write the socket could not take, at `drained()`.
+   */
+  private deliver(chunk: string | Uint8Array): void {
+    try {
+      if (this.view === WRITER) {
+        if (this.writer!.write(chunk)) {
+          pulls.push(this);
+          if (!pullScheduled) {
+            pullScheduled = true;
+            queueMicrotask(runPulls);
+          }
+        }
+      } else {
+        this.controller!.enqueue(chunk as Uint8Array);
+      }
+    } catch {
+      // The consumer is gone (the stream was cancelled or errored, the socket destroyed): end the producer too.
+      this.demand = false;
+      this.finish('client-gone', 'no');
+    }
+  }
+
+  private dropQueue(): void {
+    if (this.queue) this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.queuedEvents = 0;
+  }
+
+  private finish(reason: EndReason, mode: 'drain' | 'now' | 'no'): void {
+    if (this.finished) return;
+    this.finished = true;
+    try {
+      this.teardown();
+    } finally {
+      if (mode !== 'drain') this.dropQueue();
+      if (mode === 'no') this.closed = true;
+      else if (!this.queue || this.queue.length === 0) this.close();
+      else this.closeWhenDrained = true;
+      this.ended(reason);
+      if (mode === 'no') this.release();
+    }
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.view === WRITER) this.endWriter();
+    else if (this.view === READABLE) this.endReadable();
+    this.release();
+  }
+
+  private endWriter(): void {
+    try {
+      this.writer!.end();
+    } catch (err) {
+      // The response is gone already; nothing is held any more either way.
+      console.error('[subway] could not end an event stream', err);
+    }
+  }
+
+  private endReadable(): void {
+    try {
+      this.controller?.close();
+    } catch {
+      // Already closed or errored by the consumer: nothing left to flush.
+    }
+  }
+
+  private release(): void {
+    if (this.isReleased) return;
+    this.isReleased = true;
+    if (this.signals) for (const signal of this.signals) signal.removeEventListener('abort', this);
+    this.signals = undefined;
+    this.released();
+  }
 }

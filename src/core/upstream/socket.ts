@@ -48,35 +48,48 @@ export type UpstreamEnd =
 
 export type ExecutionResult = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
-/** What the connection gives a protocol driver: an open socket and the way to report. */
-export interface DriverContext {
-  /** The socket, already open, with the driver's subprotocol selected. */
-  readonly socket: WebSocketLike;
-  readonly payload: { query: string; variables: Record<string, unknown>; operationName: string };
-  /** The `connection_init` payload, if any. */
-  readonly connectionParams: Record<string, unknown> | undefined;
-  /** Interval of client pings, in milliseconds (0: none). */
-  readonly keepAliveMs: number;
-  /** The upstream acknowledged the connection. */
-  acked(): void;
-  next(result: ExecutionResult): void;
-  /** Ends the subscription; the connection tears the socket down. */
-  end(end: UpstreamEnd): void;
-  /**
-   * Arms (or, with `undefined`, disarms) the liveness deadline: when it passes
-   * with nothing heard, the upstream is taken for dead.
-   */
-  deadline(ms: number | undefined, message: string): void;
+/** What a subscribe message carries: the operation, never the `connection_init` payload. */
+export interface OperationPayload {
+  query: string;
+  variables: Record<string, unknown>;
+  operationName: string;
 }
 
-/** One upstream protocol spoken over one open socket, for one operation. */
+/**
+ * What the connection gives a protocol driver: the open socket (with the
+ * driver's subprotocol selected) and the ways to report. Operations are named
+ * by the ids the connection gave them; a message for an id the connection
+ * does not know (an operation it ended already) is ignored by the connection.
+ */
+export interface DriverHost {
+  readonly socket: WebSocketLike;
+  /** The `connection_init` payload, if any. */
+  readonly connectionParams: Record<string, unknown> | undefined;
+  /** The upstream acknowledged the connection: subscribe what waits. */
+  acked(): void;
+  /** One result of operation `id`: its JSON text, without raw line breaks. */
+  next(id: string, json: string): void;
+  /** The upstream ended operation `id` (`complete` or `errors`). */
+  ended(id: string, end: UpstreamEnd): void;
+  /** The connection as a whole failed (a bad message, a refused connection): every operation on it ends. */
+  fail(end: UpstreamEnd): void;
+  /** The upstream is taken for dead (it missed its liveness deadline): the socket is dropped without a close handshake. */
+  dead(message: string): void;
+  /** Runs `fn` after `ms` milliseconds (the connection's timers; `closing` must cancel what is pending). */
+  later(fn: () => void, ms: number): unknown;
+  cancel(handle: unknown): void;
+}
+
+/** One upstream protocol spoken over one open socket, for any number of operations. */
 export interface ProtocolDriver {
   /** A text message from the upstream (size already checked). */
   message(data: string): void;
-  /** The socket closed (always delivered, even after the subscription ended). */
-  closed(event: CloseEventLike): void;
-  /** Ends the operation upstream (`complete` / `stop`) if it is running; the connection closes the socket. */
-  dispose(): void;
+  /** Starts operation `id` (only after `acked`). */
+  subscribe(id: string, payload: OperationPayload): void;
+  /** Ends a running operation upstream (`complete` / `stop`). */
+  unsubscribe(id: string): void;
+  /** The connection is about to close the socket: say goodbye where the protocol has a word for it, stop timers. */
+  closing(): void;
 }
 
 /** The code graphql-ws closes with on a message it cannot read; reused for the legacy protocol. */

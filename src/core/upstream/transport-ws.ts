@@ -1,104 +1,117 @@
 /**
- * The `graphql-transport-ws` side: graphql-ws's own client, handed the socket
- * the connection already opened (and negotiated) through a small adapter
- * class, so the library speaks the protocol while the connection keeps the
- * timeouts, the size limit and the protocol choice.
+ * The `graphql-transport-ws` protocol (the graphql-ws library's), client
+ * side, for any number of operations on one socket. Written here rather than
+ * driven through graphql-ws's `Client`: a gateway needs none of the client's
+ * retry, lazy-connect and lock machinery (the connection owns timeouts, and a
+ * silent reconnect could lose or duplicate events), and each of those costs
+ * memory and CPU per socket. graphql-ws stays the source of the protocol's
+ * message validation (`validateMessage`) and of the servers the tests run.
+ *
+ *   client → connection_init {payload?}      server → connection_ack
+ *   client → subscribe {id, payload}         server → next {id} … complete {id} | error {id, payload}
+ *   client → complete {id}                   either → ping / pong
  */
-import { createClient } from 'graphql-ws';
-import { BAD_RESPONSE, badMessage, classifyClose, TRANSPORT_WS, type CloseEventLike, type DriverContext, type ProtocolDriver, type WebSocketLike } from './socket.ts';
+import { MessageType, validateMessage, type Message } from 'graphql-ws';
+import { canonicalResult } from './payload.ts';
+import { badMessage, TRANSPORT_WS, type DriverHost, type OperationPayload, type ProtocolDriver } from './socket.ts';
 
-/**
- * A WebSocket-shaped view of an open socket, for graphql-ws's `webSocketImpl`:
- * it forwards what the client sends, and receives from the connection what the
- * upstream sent. It fires `open` right after graphql-ws attached its handlers,
- * since the socket under it is already open.
- */
-class AdoptedSocket {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  onopen: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: ((event: CloseEventLike) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-  /** The first close code the client itself asked for. */
-  closedWith: number | undefined;
-
-  private readonly socket: WebSocketLike;
-
-  constructor(socket: WebSocketLike) {
-    this.socket = socket;
-    // graphql-ws assigns its handlers synchronously after construction.
-    queueMicrotask(() => this.onopen?.({ type: 'open' }));
-  }
-  get readyState(): number {
-    return this.socket.readyState;
-  }
-  get protocol(): string {
-    return this.socket.protocol;
-  }
-  send(data: string): void {
-    this.socket.send(data);
-  }
-  close(code?: number, reason?: string): void {
-    this.closedWith ??= code;
-    this.socket.close(code, reason);
-  }
+export interface TransportWsSettings {
+  /** Interval of client pings, in milliseconds; `0` sends none. */
+  readonly keepAliveMs: number;
+  /** How long a pong may take, in milliseconds; `0` does not check. */
+  readonly pongTimeoutMs: number;
 }
 
-export function runTransportWs(ctx: DriverContext, maxMessageBytes: number, pongTimeoutMs: number): ProtocolDriver {
-  let adopted: AdoptedSocket | undefined;
-  const socket = ctx.socket;
-  class Impl extends AdoptedSocket {
-    constructor() {
-      super(socket);
-      adopted = this;
+export class TransportWsDriver implements ProtocolDriver {
+  private readonly host: DriverHost;
+  private readonly settings: TransportWsSettings;
+  private acked = false;
+  private pingTimer: unknown;
+  private pongTimer: unknown;
+
+  constructor(host: DriverHost, settings: TransportWsSettings) {
+    this.host = host;
+    this.settings = settings;
+    const params = host.connectionParams;
+    this.send(params ? JSON.stringify({ type: MessageType.ConnectionInit, payload: params }) : '{"type":"connection_init"}');
+    this.schedulePing();
+  }
+
+  message(data: string): void {
+    // The common case first: a result in the shape graphql-ws servers write, forwarded as written.
+    if (this.acked) {
+      const result = canonicalResult(data, 'next');
+      if (result) return this.host.next(result.id, result.json);
+    }
+    let message: Message;
+    try {
+      message = validateMessage(JSON.parse(data));
+    } catch {
+      return this.host.fail(badMessage(TRANSPORT_WS));
+    }
+    switch (message.type) {
+      case MessageType.Ping:
+        return this.send(message.payload ? JSON.stringify({ type: MessageType.Pong, payload: message.payload }) : '{"type":"pong"}');
+      case MessageType.Pong:
+        this.clear();
+        return this.schedulePing();
+    }
+    if (!this.acked) {
+      // As graphql-ws's client: the first message that is not a ping or a pong must be the acknowledgement.
+      if (message.type !== MessageType.ConnectionAck) return this.host.fail(badMessage(TRANSPORT_WS));
+      this.acked = true;
+      return this.host.acked();
+    }
+    switch (message.type) {
+      case MessageType.Next:
+        return this.host.next(message.id, JSON.stringify(message.payload));
+      case MessageType.Error:
+        return this.host.ended(message.id, { kind: 'errors', errors: message.payload });
+      case MessageType.Complete:
+        return this.host.ended(message.id, { kind: 'complete' });
+      default:
+        // A second ack, or a client's message type from the server: nothing to do, as in graphql-ws's client.
+        return;
     }
   }
-  const client = createClient({
-    url: 'ws://adopted.invalid/',
-    webSocketImpl: Impl,
-    connectionParams: ctx.connectionParams,
-    lazy: true,
-    lazyCloseTimeout: 0,
-    retryAttempts: 0,
-    shouldRetry: () => false,
-    keepAlive: ctx.keepAliveMs,
-    // The connection times the acknowledgement itself, for both protocols.
-    connectionAckWaitTimeout: 0,
-    on: {
-      connected: () => ctx.acked(),
-      // graphql-ws sends pings but, by design, does nothing when no pong comes back.
-      ping: (received) => {
-        if (!received && pongTimeoutMs > 0) ctx.deadline(pongTimeoutMs, `The upstream did not answer a ping within ${pongTimeoutMs} ms`);
-      },
-      pong: (received) => {
-        if (received) ctx.deadline(undefined, '');
-      },
-    },
-  });
-  const unsubscribe = client.subscribe(ctx.payload, {
-    next: (result) => ctx.next(result),
-    error: (err) => {
-      if (Array.isArray(err)) return ctx.end({ kind: 'errors', errors: err });
-      if (adopted?.closedWith === BAD_RESPONSE) return ctx.end(badMessage(TRANSPORT_WS));
-      if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'number') {
-        return ctx.end(classifyClose(err as CloseEventLike, maxMessageBytes));
+
+  subscribe(id: string, payload: OperationPayload): void {
+    this.send(`{"id":${JSON.stringify(id)},"type":"subscribe","payload":${JSON.stringify(payload)}}`);
+  }
+
+  unsubscribe(id: string): void {
+    this.send(`{"id":${JSON.stringify(id)},"type":"complete"}`);
+  }
+
+  closing(): void {
+    this.clear();
+  }
+
+  private clear(): void {
+    if (this.pingTimer !== undefined) this.host.cancel(this.pingTimer);
+    if (this.pongTimer !== undefined) this.host.cancel(this.pongTimer);
+    this.pingTimer = undefined;
+    this.pongTimer = undefined;
+  }
+
+  private send(text: string): void {
+    if (this.host.socket.readyState === 1) this.host.socket.send(text);
+  }
+
+  /**
+   * The next ping, `keepAliveMs` after the socket opened or the last pong
+   * came back; a pong must then arrive within `pongTimeoutMs` (graphql-ws's
+   * client pings but does nothing when no pong comes).
+   */
+  private schedulePing(): void {
+    const { keepAliveMs, pongTimeoutMs } = this.settings;
+    if (keepAliveMs <= 0) return;
+    this.pingTimer = this.host.later(() => {
+      this.pingTimer = undefined;
+      this.send('{"type":"ping"}');
+      if (pongTimeoutMs > 0 && this.pongTimer === undefined) {
+        this.pongTimer = this.host.later(() => this.host.dead(`The upstream did not answer a ping within ${pongTimeoutMs} ms`), pongTimeoutMs);
       }
-      ctx.end({ kind: 'transient', message: `Upstream connection failed: ${err instanceof Error ? err.message : String(err)}` });
-    },
-    complete: () => ctx.end({ kind: 'complete' }),
-  });
-  return {
-    message: (data) => adopted?.onmessage?.({ data }),
-    closed: (event) => adopted?.onclose?.(event),
-    dispose() {
-      // Sends `complete` for a running operation. The client's dispose waits
-      // for a connection that may never be acknowledged and then rejects with
-      // the close event, which the connection has already reported.
-      unsubscribe();
-      void Promise.resolve(client.dispose()).catch(() => {});
-    },
-  };
+    }, keepAliveMs);
+  }
 }

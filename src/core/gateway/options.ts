@@ -1,0 +1,197 @@
+/**
+ * The gateway's options, the per-request context a runtime adapter passes,
+ * and the gateway's interface: what src/core/gateway.ts assembles.
+ */
+import type { CorsOptions } from '../http/cors.ts';
+import type { RequestSizeLimits } from '../limits/request-size.ts';
+import type { SubscriptionLimitOptions } from '../limits/subscriptions.ts';
+import type { Instrumentation } from '../observability/instrumentation.ts';
+import type { Registry } from '../operations/registry.ts';
+import type { EventStream } from '../sse/stream.ts';
+import type { Timers } from '../timers.ts';
+import type { RetryPolicy } from '../upstream/health.ts';
+import type { UpstreamOptions } from '../upstream/options.ts';
+import type { SharingMode } from '../upstream/pool.ts';
+
+/** The upstream side as the gateway sees it. */
+export interface GatewayUpstreamOptions extends UpstreamOptions {
+  /**
+   * Returns a WebSocket constructor that sends these headers on the upgrade
+   * request. Supplied by runtimes whose WebSocket can (Node's `ws`); where it
+   * is absent, forwarded headers travel only in `connection_init`.
+   * @default undefined
+   */
+  webSocketWithHeaders?: (headers: Record<string, string>) => unknown;
+  /**
+   * How much of the upstream side subscriptions share (docs/sharing.md):
+   * `off`, a socket per subscription; `connection`, one socket for the
+   * subscriptions of the same `connection_init` payload; `subscription`, on
+   * top of that one upstream subscription for identical subscriptions.
+   * @default "off"
+   */
+  sharing?: SharingMode;
+  /**
+   * Most subscriptions on one shared upstream socket (`connection` and `subscription` modes); then a new socket.
+   * @default 100
+   */
+  maxSubscriptionsPerSocket?: number;
+  /**
+   * How long a shared upstream socket with no subscription left stays open, in milliseconds.
+   * @default 1000
+   */
+  idleMs?: number;
+  /**
+   * Most upstream sockets open at once; a subscription that would need one more gets 429. `0` is no limit.
+   * @default 0
+   */
+  maxSockets?: number;
+}
+
+export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, RequestSizeLimits {
+  /** The allow-list of operations. */
+  registry: Registry;
+  /** Where and how to reach the upstream graphql-ws server. */
+  upstream: GatewayUpstreamOptions;
+  /**
+   * Interval of SSE heartbeat comments, in milliseconds; `0` disables them.
+   * @default 15000
+   */
+  heartbeatMs?: number;
+  /**
+   * The path the operations are served on.
+   * @default "/graphql"
+   */
+  path?: string;
+  /**
+   * Largest `POST` body read, in bytes; larger gets 413.
+   * @default 102400
+   */
+  maxBodyBytes?: number;
+  /**
+   * Serve `GET /operations`, the list of registered operations.
+   * @default true
+   */
+  listOperations?: boolean;
+  /**
+   * Request headers (lower-case names) passed upstream: in the `connection_init`
+   * payload as `{"headers": {...}}`, and on the upgrade request where the runtime
+   * allows. Nothing else of the client's request reaches the upstream.
+   * @default []
+   */
+  forwardHeaders?: readonly string[];
+  /**
+   * Computes the `connection_init` payload from the client's request (verify a
+   * JWT, map a cookie to a token), in place of `{"headers": forwarded}`. Throw a
+   * `SubwayError` (e.g. `UNAUTHENTICATED`, 401) to refuse the request before any
+   * upstream connection; return `undefined` for no payload.
+   * @default undefined (the forwarded headers, if any)
+   */
+  connectionParams?: (
+    request: Request,
+    forwarded: Record<string, string>,
+  ) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
+  /** Cross-origin access. @default no cross-origin access */
+  cors?: CorsOptions;
+  /**
+   * Names the request header that carries the client's address, set by a proxy
+   * you trust (e.g. `x-forwarded-for`: its last value is used). Unset, the peer
+   * address is used; never set it when clients can reach the gateway directly.
+   * @default undefined
+   */
+  trustProxyHeader?: string;
+  /**
+   * The key the per-client limit counts by (a user id from a verified token,
+   * say); `undefined` falls back to the client's address.
+   * @default the client's address
+   */
+  clientKey?: (request: Request, address: string | undefined) => string | undefined;
+  /**
+   * Most `next` events held for a client that does not read before its stream
+   * ends with a `SLOW_CONSUMER` error.
+   * @default 4096
+   */
+  maxQueuedEvents?: number;
+  /**
+   * Most bytes held for a client that does not read, in bytes, before its
+   * stream ends with a `SLOW_CONSUMER` error.
+   * @default 1048576
+   */
+  maxQueuedBytes?: number;
+  /** Lifecycle hooks for metrics and logs. @default none */
+  instrumentation?: Instrumentation;
+  /** Serves `GET /metrics` when set (prom-client on Node). @default undefined (no /metrics route) */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /**
+   * Set by runtimes that bind timers and I/O to the request that made them
+   * (Workers: a timer set while serving one request may not write to another
+   * request's stream): each stream then keeps its own heartbeat timer, and
+   * the upstream side shares nothing between requests.
+   * @default false
+   */
+  isolateRequests?: boolean;
+  /** Timer functions. @default the global setTimeout/clearTimeout/setInterval/clearInterval */
+  timers?: Timers;
+  /** The clock, in milliseconds, for stream durations. @default Date.now */
+  now?: () => number;
+  /** Source of randomness for retry jitter. @default Math.random */
+  random?: () => number;
+  /** Called for unexpected internal errors (never shown to clients). @default console.error */
+  onInternalError?: (err: unknown) => void;
+}
+
+/** Per-request context a runtime adapter may pass. */
+export interface RequestContext {
+  /** Aborts when the client went away, where the runtime's `request.signal` does not say so. */
+  signal?: AbortSignal;
+  /** The peer's address, as the runtime saw it. */
+  clientAddress?: string;
+  /**
+   * Keeps the runtime running a promise after the response ended (workerd's
+   * `ctx.waitUntil`): the gateway hands it each upstream socket's closing, so
+   * `complete` and the close frame are sent even after the client left.
+   */
+  waitUntil?(promise: Promise<unknown>): void;
+  /**
+   * Offered each event stream the gateway answers with, before the response
+   * is made. A runtime that writes to its sockets itself (Node) takes it by
+   * returning true, then writes it through `stream.attach(writer)` (and calls
+   * `drained()` and `cancel()`); the response then has no body. Without it,
+   * or when it returns false, the response's body is `stream.readable()`.
+   */
+  takeEventStream?(stream: EventStream): boolean;
+}
+
+export interface GatewayStats {
+  /** SSE streams open now. */
+  streams: number;
+  /** Upstream sockets that completed the graphql-ws handshake and are open now. */
+  upstreamConnections: number;
+}
+
+/** What sharing looks like right now (docs/sharing.md), for `/metrics` and the demo. */
+export interface SharingStats {
+  mode: SharingMode;
+  /** Upstream sockets open or opening. */
+  upstreamSockets: number;
+  /** Upstream subscriptions running (one per stream, except identical ones in `subscription` mode). */
+  upstreamSubscriptions: number;
+  /** Streams attached to an upstream subscription. */
+  subscribers: number;
+  /** Frames encoded from upstream results, since the start. */
+  framesEncoded: number;
+  /** Frames handed to streams (one per stream per frame), since the start. */
+  framesWritten: number;
+  /** Subscribers of each shared upstream subscription (`subscription` mode), one number per subscription. */
+  subscribersPerSubscription: number[];
+}
+
+export interface Gateway extends AsyncDisposable {
+  /** The Web-standard handler: every runtime adapter calls this. */
+  fetch(request: Request, context?: RequestContext): Response | Promise<Response>;
+  stats(): GatewayStats;
+  sharingStats(): SharingStats;
+  /** Serves a new allow-list from now on (a reloaded manifest); open streams keep their operation. */
+  setRegistry(registry: Registry): void;
+  /** Ends every open stream with a reconnection hint, closes every upstream socket, refuses new streams. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+/**
+ * The result text of an upstream message, taken as the upstream wrote it.
+ *
+ * Parsing every result only to serialise it again is most of what a gateway
+ * spends per event (the raw relay in bench/ does neither). graphql-ws servers
+ * (and subscriptions-transport-ws ones) write each result message in one
+ * shape, `{"id":"<id>","type":"next","payload":{…}}`: for a message in exactly
+ * that shape, the payload's own text is the JSON the client gets. One pass
+ * over it checks what forwarding it verbatim needs: the object closes at the
+ * end of the message (nothing follows it), and it holds no raw line break
+ * (which would cut the SSE `data:` line). Anything else (another key order,
+ * extra fields, pretty-printed JSON) takes the slow path: parse, validate,
+ * serialise.
+ */
+
+/** The id and the payload text of a canonical result message; reused between calls (no allocation per event). */
+export interface CanonicalResult {
+  id: string;
+  json: string;
+}
+
+const found: CanonicalResult = { id: '', json: '' };
+const PREFIX = '{"id":"';
+
+/**
+ * For a message of `type` in the canonical shape, its id and its payload's
+ * text (valid until the next call); `undefined` for any other message.
+ */
+export function canonicalResult(data: string, type: 'next' | 'data'): CanonicalResult | undefined {
+  if (!data.startsWith(PREFIX)) return undefined;
+  const quote = data.indexOf('"', PREFIX.length);
+  if (quote <= PREFIX.length) return undefined;
+  const id = data.slice(PREFIX.length, quote);
+  if (id.includes('\\')) return undefined;
+  const head = type === 'next' ? '","type":"next","payload":{' : '","type":"data","payload":{';
+  if (!data.startsWith(head, quote)) return undefined;
+  const start = quote + head.length - 1;
+  const last = data.length - 1;
+  if (data.charCodeAt(last) !== 125 /* } */) return undefined;
+  // Where the payload object closes, outside strings; raw control characters end the fast path.
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < last; i++) {
+    const c = data.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      else if (c < 32) return undefined;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) depth++;
+    else if (c === 125 /* } */ || c === 93 /* ] */) {
+      if (--depth === 0) {
+        if (i !== last - 1) return undefined;
+        found.id = id;
+        found.json = data.slice(start, last);
+        return found;
+      }
+    } else if (c === 10 || c === 13) return undefined;
+  }
+  return undefined;
+}
+
+/** An envelope that opens with its `id`, or with its `type` and then its `id` (both protocols' servers write one of these). */
+const LEADING_ID = /^\{\s*(?:"type"\s*:\s*"[a-z_]{1,32}"\s*,\s*)?"id"\s*:\s*"([^"\\]{1,64})"/;
+
+/**
+ * The `id` of a message from its first bytes, without parsing it (for a
+ * message too large to parse: which operation does it belong to?), when the
+ * envelope names it before anything else; `undefined` when it cannot be told.
+ */
+export function messageId(data: string): string | undefined {
+  return LEADING_ID.exec(data.slice(0, 256))?.[1];
+}
