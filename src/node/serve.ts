@@ -10,6 +10,7 @@ import { createServerAdapter, handleErrorFromRequestHandler, sendNodeResponse } 
 import WebSocket from 'ws';
 import type { Gateway, RequestContext } from '../core/gateway.ts';
 import { directWriterOf } from '../core/sse/stream.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * The `ws` client with per-message deflate off: every upstream socket would
@@ -170,7 +171,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => {
+    server.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -188,7 +189,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
       const force = setTimeout(() => {
         for (const s of sessions) s.destroy();
         if (server instanceof http.Server) server.closeAllConnections();
-      }, options.shutdownGraceMs ?? 1000);
+      }, options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
       await closed;
       clearTimeout(force);
     })());

@@ -61,7 +61,7 @@ describe('configuration', () => {
     [{ UPSTREAM_PROTOCOL: 'legacy' }, 'UPSTREAM_PROTOCOL must be one of auto, graphql-transport-ws, subscriptions-transport-ws, got "legacy".'],
     [{ UPSTREAM_MAX_MESSAGE_BYTES: '10' }, 'UPSTREAM_MAX_MESSAGE_BYTES must be between 1024 and 1073741824, got 10.'],
     [{ TLS_CERT: 'cert.pem' }, 'TLS_KEY must be set too: TLS_CERT and TLS_KEY go together.'],
-    [{ TLS: 'yes' }, 'TLS must be "self-signed" or "off", got "yes".'],
+    [{ TLS: 'yes' }, 'TLS must be one of self-signed, off, got "yes".'],
     [{ TLS: 'self-signed', TLS_CERT: 'c.pem', TLS_KEY: 'k.pem' }, 'TLS=self-signed conflicts with TLS_CERT: set one or the other.'],
     [{ MAX_QUERY_STRING_BYTES: '100' }, 'MAX_QUERY_STRING_BYTES must be between 256 and 65536, got 100.'],
     [{ OPERATIONS_LIST: 'maybe' }, 'OPERATIONS_LIST must be on or off, got "maybe".'],

@@ -7,6 +7,7 @@ import { GraphQLSchema, buildSchema, parse, specifiedScalarTypes, type DocumentN
 import { SubwayError } from '../errors.ts';
 import { bareHash } from './aliases.ts';
 import type { OperationBundle, OperationType } from './manifest.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export interface RegisteredOperation {
   /** SHA-256 hex of the exact document bytes. */
@@ -93,7 +94,7 @@ export function createRegistry(bundle: OperationBundle, options: RegistryOptions
     const built = buildSchema(bundle.companion.inputSchema, sdlOptions).toConfig();
     // graphql-js keeps only the types a schema reaches: with no input type
     // using Int (say), `$count: Int!` would not resolve. Keep every built-in scalar.
-    inputSchema = new GraphQLSchema({ ...built, types: [...built.types, ...specifiedScalarTypes], assumeValid: options.assumeValidInputSchema ?? false });
+    inputSchema = new GraphQLSchema({ ...built, types: [...built.types, ...specifiedScalarTypes], assumeValid: options.assumeValidInputSchema ?? DEFAULTS.assumeValidInputSchema });
   } catch (err) {
     startupError(`The input schema in subway.json does not build: ${(err as Error).message}`);
   }

@@ -8,6 +8,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { COMPANION_FILE, MANIFEST_FILE } from '../../core/operations/manifest.ts';
 import { loadOperations } from './load.ts';
 import { createRegistry, type Registry } from '../../core/operations/registry.ts';
+import { DEFAULTS } from '../../core/defaults.ts';
 
 export interface ReloadOptions {
   /** Called with each newly loaded registry. */
@@ -26,7 +27,7 @@ export interface OperationsWatcher extends Disposable {
 }
 
 export function watchOperations(dir: string, options: ReloadOptions): OperationsWatcher {
-  const settleMs = options.settleMs ?? 100;
+  const settleMs = options.settleMs ?? DEFAULTS.reloadSettleMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let loading: Promise<void> | undefined;
   let again = false;
