@@ -130,7 +130,16 @@ function sendResponse(response: Response, req: NodeRequest, res: NodeResponse, t
   return undefined;
 }
 
-export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
+/** A request listener for `http.createServer`, `http2.createServer` or `http2.createSecureServer` (with `allowHTTP1`). */
+export type NodeListener = (req: NodeRequest, res: NodeResponse) => void;
+
+/**
+ * The gateway as a Node request listener, for an `http` or `http2` server of
+ * your own (`serveNode` uses it too). It aborts a stream when its client goes
+ * away, over HTTP/2 as well, and writes event streams straight to the socket.
+ * Closing the server is yours: `gateway.dispose()` ends the streams.
+ */
+export function createNodeListener(gateway: Gateway): NodeListener {
   // Native Request/Response, so a Response's ReadableStream body is streamed as it is.
   const adapter = createServerAdapter<RequestContext>((request, context) => gateway.fetch(request, context), {
     fetchAPI: { Request, Response, Headers, ReadableStream, URL, URLSearchParams, fetch } as never,
@@ -139,7 +148,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   // here, its end tied to the response's 'close' (which Node's HTTP/2
   // compatibility layer emits when the client resets the stream, where
   // @whatwg-node/server's own abort signal would stay silent).
-  const listener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  return (req, res) => {
     let taken: EventStream | undefined;
     const context = {
       clientAddress: req.socket.remoteAddress,
@@ -156,6 +165,10 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
       .then((response) => sendResponse(response, req, res, taken))
       .catch((err: unknown) => console.error('[subway] could not send a response', err));
   };
+}
+
+export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
+  const listener = createNodeListener(gateway);
   const server = options.tls
     ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener)
     : http.createServer(listener);
