@@ -1,24 +1,27 @@
 /**
  * Churn: hundreds of streams aborted at every stage of the upstream
- * connection (upgrade, handshake, running), on both protocols, leave no
- * upstream socket and no open stream behind.
+ * connection (upgrade, handshake, running), on both protocols and in each
+ * sharing mode, leave no upstream socket and no open stream behind.
  */
 import { describe, expect, it } from 'vitest';
 import { startGateway } from '../../fixtures/gateway.ts';
 import { startLegacyUpstream } from '../../fixtures/legacy-upstream.ts';
 import { openSse, query } from '../../fixtures/sse.ts';
 import { startUpstream } from '../../fixtures/upstream.ts';
+import { SHARING_MODES } from '../../../src/core/upstream/pool.ts';
 
 const CYCLES = 240;
 const BATCH = 24;
 
-describe.each([
+const PROTOCOLS = [
   ['graphql-transport-ws', () => startUpstream()],
   ['legacy graphql-ws', () => startLegacyUpstream({ selectsLegacy: true })],
-])('churn over %s', (_, start) => {
+] as const;
+
+describe.each(PROTOCOLS.flatMap(([name, start]) => SHARING_MODES.map((mode) => [name, mode, start] as const)))('churn over %s, UPSTREAM_SHARING=%s', (_, mode, start) => {
   it(`${CYCLES} streams aborted at every stage leave zero upstream sockets`, async () => {
     const upstream = await start();
-    const gw = await startGateway(upstream.url, { heartbeatMs: 0 });
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0, upstream: { sharing: mode, idleMs: 0 } });
     let running = 0;
     for (let batch = 0; batch < CYCLES / BATCH; batch++) {
       await Promise.all(
