@@ -74,6 +74,7 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     collect() {
       if (!source) return;
       this.reset();
+      this.zero({});
       for (const n of source().subscribersPerSubscription) this.observe(n);
     },
   });

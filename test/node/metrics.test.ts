@@ -113,4 +113,29 @@ describe('metrics and logs', () => {
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(await refused.json()).toEqual({ errors: [{ message: 'The gateway is shutting down.', extensions: { code: 'SHUTTING_DOWN' } }] });
   });
+
+  it('shows what sharing does: upstream sockets and subscriptions, subscribers, subscribers per shared subscription, frames encoded and written', async () => {
+    const upstream = await startUpstream();
+    const { server, metric } = await start(upstream.url, { UPSTREAM_SHARING: 'subscription', LOG_STREAMS: 'false' });
+    const open = (symbol: string) => openSse(`${server.url}/graphql${query({ id: 'Ticks', variables: { symbol } })}`);
+    const streams = [await open('M1'), await open('M1'), await open('M1'), await open('M2')];
+    await upstream.until(() => upstream.listeners('M1') === 1 && upstream.listeners('M2') === 1);
+    upstream.publish('M1', { symbol: 'M1', price: 1 });
+    await Promise.all(streams.slice(0, 3).map((s) => s.until((raw) => raw.includes('"price":1'))));
+    expect(await metric('subway_upstream_sockets')).toBe(1);
+    expect(await metric('subway_upstream_sockets_open')).toBe(1);
+    expect(await metric('subway_upstream_subscriptions')).toBe(2);
+    expect(await metric('subway_subscribers')).toBe(4);
+    expect(await metric('subway_subscribers_per_shared_subscription_count')).toBe(2);
+    expect(await metric('subway_subscribers_per_shared_subscription_sum')).toBe(4);
+    expect(await metric('subway_subscribers_per_shared_subscription_bucket{le="1"}')).toBe(1);
+    expect(await metric('subway_subscribers_per_shared_subscription_bucket{le="5"}')).toBe(2);
+    expect(await metric('subway_frames_encoded_total')).toBe(1);
+    expect(await metric('subway_frames_written_total')).toBe(3);
+    expect(await metric('subway_events_forwarded_total{operation="Ticks"}')).toBe(3);
+    for (const s of streams) s.abort();
+    await upstream.until(() => upstream.sockets === 0);
+    expect(await metric('subway_upstream_subscriptions')).toBe(0);
+    expect(await metric('subway_subscribers_per_shared_subscription_count')).toBe(0);
+  });
 });

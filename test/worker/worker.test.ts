@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { conformanceSuite } from '../conformance/suite.ts';
 import { registeredFolder } from '../fixtures/gateway.ts';
+import { openSse, query } from '../fixtures/sse.ts';
+import { startUpstream } from '../fixtures/upstream.ts';
 import { startWorker } from '../fixtures/worker.ts';
 
 describe('worker (workerd)', () => {
@@ -19,5 +21,17 @@ describe('worker (workerd)', () => {
     const res = await fetch(`${worker.url}/graphql?id=Ticks&variables=%7B%22symbol%22%3A%22A%22%7D`, { headers: { accept: 'text/event-stream' } });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ errors: [{ message: 'The gateway is misconfigured.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+  });
+
+  it('serves UPSTREAM_SHARING=subscription as off: each request its own upstream socket (a Worker may not share one)', async () => {
+    const upstream = await startUpstream();
+    const worker = await startWorker(await registeredFolder(), { UPSTREAM_URL: upstream.url, UPSTREAM_SHARING: 'subscription', HEARTBEAT_MS: '50' });
+    const streams = await Promise.all([1, 2].map(() => openSse(`${worker.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'W' } })}`)));
+    await upstream.until(() => upstream.listeners('W') === 2, 'two upstream subscriptions');
+    expect(upstream.sockets).toBe(2);
+    upstream.publish('W', { symbol: 'W', price: 1 });
+    for (const s of streams) await s.until((raw) => raw.includes('"price":1'));
+    for (const s of streams) s.abort();
+    await upstream.until(() => upstream.sockets === 0, 'the sockets to close');
   });
 });
