@@ -33,7 +33,10 @@ class TestSubscriber implements Subscriber {
   hubIndex = -1;
   frames: Frame[] = [];
   ends: UpstreamEnd[] = [];
-  constructor(private readonly onFrame?: (s: TestSubscriber) => boolean) {}
+  private readonly onFrame: ((s: TestSubscriber) => boolean) | undefined;
+  constructor(onFrame?: (s: TestSubscriber) => boolean) {
+    this.onFrame = onFrame;
+  }
   send(frame: Frame) {
     if (this.onFrame && !this.onFrame(this)) return false;
     this.frames.push(frame);
