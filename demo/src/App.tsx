@@ -4,6 +4,7 @@ import type { ResultOf } from '@subway-sse/client';
 import type { Symbol as StockSymbol } from '../../persisted-operations/operations.ts';
 import { Multiplex } from './Multiplex.tsx';
 import { pageProtocol } from './protocol.ts';
+import { Sharing } from './Sharing.tsx';
 
 const ROOMS = ['lobby', 'dev', 'ops'];
 type Tick = ResultOf<'Ticks'>['ticks'];
@@ -184,6 +185,7 @@ export function App() {
             <p>GraphQL subscriptions as server-sent events, one <code>EventSource</code> each</p>
           </div>
         </div>
+        <Sharing />
         <div className={`protocol ${protocol === 'h2' ? 'good' : 'warn'}`} data-protocol={protocol} title="performance.getEntriesByType('navigation')[0].nextHopProtocol">
           <span>protocol</span>
           <b>{protocol}</b>
@@ -199,8 +201,9 @@ export function App() {
       )}
       <Multiplex protocol={protocol} initial={muxOnly ? muxCount : 24} autoOpen={muxOnly} />
       <footer>
-        Each card is <code>useSubscription(id, variables)</code> from <code>@subway-sse/client/react</code>: one stream per subscription, one upstream graphql-ws
-        socket per stream. Open DevTools → Network → a <code>graphql?id=…</code> request → EventStream.
+        Each card is <code>useSubscription(id, variables)</code> from <code>@subway-sse/client/react</code>: one stream per subscription. Upstream, a
+        socket per stream by default; started with <code>UPSTREAM_SHARING=subscription</code>, identical cards in every tab share one upstream
+        subscription (the figures at the top, from <code>/metrics</code>). Open DevTools → Network → a <code>graphql?id=…</code> request → EventStream.
       </footer>
     </div>
   );

@@ -139,6 +139,24 @@ describe('the demo page in Chromium', () => {
     expect(demo.sessions).toBe(1);
   });
 
+  it('with UPSTREAM_SHARING=subscription, two tabs share one upstream subscription per card, and the page shows it', async () => {
+    const { server } = await demoServer({ UPSTREAM_SHARING: 'subscription' });
+    const tabs = [await newPage(), await newPage()];
+    for (const tab of tabs) await tab.goto(`${server.url}/`);
+    for (const tab of tabs) for (const card of ['clock', 'counter', 'ticks', 'chat']) await tab.waitForSelector(`[data-testid=${card}] .pill[data-status=open]`);
+    // Eight streams, four upstream subscriptions (one per distinct card), on one upstream socket: on the page, from /metrics.
+    for (const tab of tabs) {
+      await tab.waitForFunction(() => {
+        const figures = document.querySelector('[data-testid=sharing]');
+        return figures?.getAttribute('data-subscribers') === '8' && figures.getAttribute('data-upstream-subscriptions') === '4';
+      });
+    }
+    expect(server.gateway.sharingStats()).toMatchObject({ subscribers: 8, upstreamSubscriptions: 4, upstreamSockets: 1 });
+    await tabs[1]!.close();
+    await tabs[0]!.waitForFunction(() => document.querySelector('[data-testid=sharing]')?.getAttribute('data-subscribers') === '4');
+    expect(server.gateway.sharingStats()).toMatchObject({ subscribers: 4, upstreamSubscriptions: 4 });
+  });
+
   it('stalls after six subscriptions over HTTP/1.1 (the same page, TLS=off)', async () => {
     const demo = await demoServer({ TLS: 'off' });
     expect(demo.server.url).toMatch(/^http:/);
