@@ -66,6 +66,7 @@ export async function runStart(argv: string[], env: Record<string, string | unde
     // The demo page is this repository's (`npm run build:demo`); the package does not ship it.
     else if (server.example && import.meta.url.endsWith('.ts')) console.log('  demo page: not built (run `npm run build:demo`, or start with `npm start`)');
     console.log(`  upstream: ${config.upstreamUrl ?? `${server.example!.url} (embedded example)`}`);
+    if (config.upstreamSharing !== 'off') console.log(`  upstream sharing: ${config.upstreamSharing} (UPSTREAM_SHARING; docs/sharing.md)`);
     if (server.devCert) {
       const { certPath, created } = server.devCert;
       console.log(`  certificate: self-signed for localhost, ${created ? 'made now' : 'reused'}: ${certPath}`);
