@@ -134,10 +134,6 @@ export class Connection implements DriverHost {
     return this.state < CLOSING;
   }
 
-  get acknowledged(): boolean {
-    return this.state === READY;
-  }
-
   /** Starts an operation: at once if the connection is acknowledged, else when it is. */
   subscribe(payload: OperationPayload, sink: OperationSink): Operation {
     const op = new Operation(String(this.nextId++), payload, sink, this);

@@ -84,13 +84,6 @@ export class Pool implements ConnectionOwner {
     return connection.subscribe(payload, sink);
   }
 
-  /** Whether an operation for `key` would need a socket the cap refuses. */
-  full(key: string | undefined): boolean {
-    const { maxSockets, mode } = this.options;
-    if (maxSockets <= 0 || this.sockets < maxSockets) return false;
-    return key === undefined || mode === 'off' || this.find(key) === undefined;
-  }
-
   /** Closes every socket now (the gateway is stopping). */
   closeAll(): void {
     for (const list of [...this.shared.values()]) for (const connection of [...list]) connection.close('The gateway is shutting down');
