@@ -31,7 +31,9 @@ try {
   writeFileSync(join(dir, MANIFEST_FILE), formatJson(bundle.manifest));
   writeFileSync(join(dir, COMPANION_FILE), formatJson(bundle.companion));
   const registry = createRegistry(await loadOperations(dir));
-  const gateway = createGateway({ registry, upstream: { url: upstream, webSocketImpl: NodeWebSocket } });
+  // UPSTREAM_SHARING in the environment (off, connection, subscription) runs that mode (docs/sharing.md).
+  const sharing = process.env.UPSTREAM_SHARING as 'off' | 'connection' | 'subscription' | undefined;
+  const gateway = createGateway({ registry, upstream: { url: upstream, webSocketImpl: NodeWebSocket, ...(sharing && { sharing }) } });
   const node = await serveNode(gateway, { port: 0, host: '127.0.0.1', tls });
   ready(node.port);
 } finally {
