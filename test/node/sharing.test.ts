@@ -152,6 +152,28 @@ describe('UPSTREAM_SHARING=subscription', () => {
     await upstream.until(() => upstream.sockets === 0);
   });
 
+  it('ends 500 subscribers of one dropped subscription with hints spread over the jitter window, leaving nothing open', async () => {
+    const upstream = await startUpstream();
+    const gw = await gateway(upstream, 'subscription', { retryMs: 2000 });
+    const streams = await Promise.all(Array.from({ length: 500 }, () => ticks(gw, 'HERD')));
+    await poll(() => gw.gateway.stats().streams === 500 && upstream.listeners('HERD') === 1, '500 subscribers of one subscription');
+    expect(upstream.sockets).toBe(1);
+    upstream.killSockets();
+    const delays = (await Promise.all(streams.map((s) => s.done()))).map((body) => {
+      expect(body).toMatch(/^:\n\n: upstream unavailable\nretry: \d+\n\n$/);
+      return Number(/retry: (\d+)/.exec(body)![1]);
+    });
+    // Spread over 1600–2400 ms: no 100 ms slice of the window holds more than a fifth of them.
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(1600);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2400);
+    const slices = new Map<number, number>();
+    for (const d of delays) slices.set(Math.floor(d / 100), (slices.get(Math.floor(d / 100)) ?? 0) + 1);
+    expect(Math.max(...slices.values())).toBeLessThan(100);
+    await upstream.until(() => upstream.sockets === 0);
+    expect(gw.gateway.stats()).toEqual({ streams: 0, upstreamConnections: 0 });
+    expect(gw.gateway.sharingStats()).toMatchObject({ upstreamSockets: 0, upstreamSubscriptions: 0, subscribers: 0 });
+  });
+
   it('sends a late joiner the events from the moment it joined', async () => {
     const upstream = await startUpstream();
     const gw = await gateway(upstream, 'subscription');
