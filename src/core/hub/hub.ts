@@ -45,6 +45,11 @@ export interface HubHost {
   readonly log: FrameLogBounds;
   /** Turns an upstream result's JSON into what clients get (e.g. filtering error extensions), before it is encoded. */
   readonly transform: ((json: string) => string) | undefined;
+  /**
+   * The `id:` of the frame numbered `seq` of `hub` (resume: an id bound to the
+   * hub's key, which `Last-Event-ID` brings back); `undefined` writes none.
+   */
+  readonly eventId: ((hub: Hub, seq: number) => string | undefined) | undefined;
   /** A frame was encoded once and handed to `written` subscribers. */
   framed(hub: Hub, frame: Frame, written: number): void;
   /** The hub takes no one any more: its upstream subscription ended, or its last subscriber left for good. */
@@ -141,8 +146,9 @@ export class Hub implements OperationSink {
   // ── the upstream side (OperationSink) ──────────────────────────────────
 
   next(json: string): void {
-    const transform = this.host.transform;
-    const frame = nextFrame(transform ? transform(json) : json, ++this.seq);
+    const { transform, eventId } = this.host;
+    const seq = ++this.seq;
+    const frame = nextFrame(transform ? transform(json) : json, seq, eventId?.(this, seq));
     const subscribers = this.subscribers;
     frame.shared = subscribers.length > 1;
     this.log?.append(frame);
@@ -171,13 +177,17 @@ export class Hub implements OperationSink {
 
   /** The result a failed subscription's subscribers get before `complete`, as today's framing has it. */
   private lastFrame(end: UpstreamEnd): Frame | undefined {
+    const { transform, eventId } = this.host;
     if (end.kind === 'errors') {
       const json = JSON.stringify({ errors: end.errors });
-      const transform = this.host.transform;
-      return nextFrame(transform ? transform(json) : json, ++this.seq);
+      const seq = ++this.seq;
+      return nextFrame(transform ? transform(json) : json, seq, eventId?.(this, seq));
     }
-    // The gateway's own error: its extensions are the gateway's, not the upstream's.
-    if (end.kind === 'fatal') return nextFrame(JSON.stringify({ errors: [{ message: end.message, extensions: { code: 'UPSTREAM_ERROR', closeCode: end.closeCode } }] }), ++this.seq);
+    if (end.kind === 'fatal') {
+      // The gateway's own error: its extensions are the gateway's, not the upstream's.
+      const seq = ++this.seq;
+      return nextFrame(JSON.stringify({ errors: [{ message: end.message, extensions: { code: 'UPSTREAM_ERROR', closeCode: end.closeCode } }] }), seq, eventId?.(this, seq));
+    }
     return undefined;
   }
 }

@@ -19,6 +19,8 @@ export interface HubsOptions {
   readonly log?: FrameLogBounds;
   /** See `HubHost.transform`. */
   readonly transform?: (json: string) => string;
+  /** See `HubHost.eventId`. Unset: frames carry no `id:`. */
+  readonly eventId?: (hub: Hub, seq: number) => string | undefined;
   /** One upstream result was encoded once and handed to `written` subscribers. */
   onFrame?(operation: string, bytes: number, written: number): void;
   /** An upstream subscription ended by the upstream's doing. */
@@ -30,6 +32,7 @@ export class Hubs implements HubHost {
   readonly lingerMs: number;
   readonly log: FrameLogBounds;
   readonly transform: ((json: string) => string) | undefined;
+  readonly eventId: ((hub: Hub, seq: number) => string | undefined) | undefined;
   /** Upstream subscriptions running (hubs not closed). */
   active = 0;
   /** Frames encoded from upstream results. */
@@ -45,6 +48,7 @@ export class Hubs implements HubHost {
     this.lingerMs = options.lingerMs ?? 0;
     this.log = options.log ?? { maxEvents: 0, maxBytes: 0 };
     this.transform = options.transform;
+    this.eventId = options.eventId;
   }
 
   /**

@@ -51,8 +51,8 @@ export class Frame {
   }
 }
 
-/** `event: next` with the JSON text of one result; `json` must hold no raw line break. */
-export const nextFrame = (json: string, seq = 0): Frame => new Frame(nextFrameText(json), true, seq);
+/** `event: next` with the JSON text of one result (and its `id:` line, if any); neither may hold a raw line break. */
+export const nextFrame = (json: string, seq = 0, id?: string): Frame => new Frame(nextFrameText(json, id), true, seq);
 
 /** The reconnection hint that ends a stream without `complete`. */
 export const retryFrame = (reason: string, retryMs: number): Frame => new Frame(retryFrameText(reason, retryMs), false);

@@ -136,4 +136,18 @@ describe('a hub', () => {
     expect(ended).toEqual([{ kind: 'fatal', message: 'gone', closeCode: 4403 }]);
     expect(hub.open).toBe(false);
   });
+
+  it('writes an id: line per frame when given a way to name them (what resume builds on)', () => {
+    const { timers } = manualTimers();
+    const hubs = new Hubs({ timers, eventId: (hub, seq) => `${hub.key}.${seq}` });
+    const hub = hubs.acquire('k', 'Ticks', () => operation() as unknown as Operation);
+    const s = new TestSubscriber();
+    hub.join(s);
+    hub.next('{"n":1}');
+    hub.next('{"n":2}');
+    expect(s.frames.map((f) => [f.seq, f.text])).toEqual([
+      [1, 'id: k.1\nevent: next\ndata: {"n":1}\n\n'],
+      [2, 'id: k.2\nevent: next\ndata: {"n":2}\n\n'],
+    ]);
+  });
 });
