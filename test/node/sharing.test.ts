@@ -174,6 +174,17 @@ describe('UPSTREAM_SHARING=subscription', () => {
     expect(gw.gateway.sharingStats()).toMatchObject({ upstreamSockets: 0, upstreamSubscriptions: 0, subscribers: 0 });
   });
 
+  it('keys by what the connectionParams hook returns: the same payload shares, another does not', async () => {
+    const upstream = await startUpstream();
+    const gw = await gateway(upstream, 'subscription', { connectionParams: (request) => ({ user: request.headers.get('x-user') }) });
+    const streams = [await ticks(gw, 'CP', { 'x-user': 'ann', 'x-other': '1' }), await ticks(gw, 'CP', { 'x-user': 'ann', 'x-other': '2' }), await ticks(gw, 'CP', { 'x-user': 'ben' })];
+    await upstream.until(() => upstream.listeners('CP') === 2, 'one subscription per user');
+    expect(upstream.sockets).toBe(2);
+    expect(upstream.received.filter((m) => m.type === 'connection_init').map((m) => m.payload)).toEqual(expect.arrayContaining([{ user: 'ann' }, { user: 'ben' }]));
+    for (const s of streams) s.abort();
+    await upstream.until(() => upstream.sockets === 0);
+  });
+
   it('sends a late joiner the events from the moment it joined', async () => {
     const upstream = await startUpstream();
     const gw = await gateway(upstream, 'subscription');
