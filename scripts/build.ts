@@ -21,7 +21,7 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 function compile(project: string, outDir: string): void {
   rmSync(root + outDir, { recursive: true, force: true });
-  execFileSync(process.execPath, [tsc, '-p', root + project], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, [tsc, '-p', root + project], { stdio: ['ignore', process.stderr, process.stderr], cwd: root });
 }
 
 const targets = {
@@ -39,5 +39,6 @@ const asked = process.argv.slice(2);
 for (const name of asked.length > 0 ? asked : Object.keys(targets)) {
   if (!(name in targets)) throw new Error(`build: no target "${name}" (client, gateway)`);
   targets[name as keyof typeof targets]();
-  console.log(`built ${name === 'client' ? '@subway-sse/client → src/client/dist' : '@subway-sse/gateway → dist/lib'}`);
+  // stderr: `npm pack --json` prints its JSON on stdout after the prepack scripts ran.
+  console.error(`built ${name === 'client' ? '@subway-sse/client → src/client/dist' : '@subway-sse/gateway → dist/lib'}`);
 }
