@@ -12,8 +12,11 @@
  * - builds with Vite,
  * - streams in Chromium, through Vite's proxy, from a gateway started by the
  *   installed `npx subway start`,
- * - and a plain Node `.mjs` script imports the client from the package and
- *   receives events.
+ * - a plain Node `.mjs` script imports the client from the package and
+ *   receives events,
+ * - and the gateway runs on workerd from the package: `npx subway worker dev`
+ *   on the app's folder streams, and the app's own Worker entry
+ *   (`createWorkerHandler` with its JSON imported) bundles with wrangler.
  *
  * The docs' code blocks that claim to compile are type-checked there too,
  * against the installed packages. Other versions (React, Vite, TypeScript,
@@ -25,10 +28,12 @@ import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkerHandler } from '../../src/worker/app.ts';
 import { launchChromium } from '../browser/chromium.ts';
 import { runCommand } from '../fixtures/cli.ts';
 import { onTeardown } from '../fixtures/leftovers.ts';
@@ -86,7 +91,7 @@ beforeAll(async () => {
     dependencies: { '@subway-sse/client': `file:${tarball('@subway-sse/client')}`, react: version('react'), 'react-dom': version('react-dom') },
     devDependencies: {
       '@subway-sse/gateway': `file:${tarball('@subway-sse/gateway')}`,
-      ...Object.fromEntries(['@types/node', '@types/react', '@types/react-dom', 'eventsource', 'hono', 'typescript', 'vite'].map((p) => [p, version(p)])),
+      ...Object.fromEntries(['@types/node', '@types/react', '@types/react-dom', 'eventsource', 'hono', 'typescript', 'vite', 'wrangler'].map((p) => [p, version(p)])),
     },
   };
   await writeFile(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -227,6 +232,33 @@ describe('the packages, installed into an app', () => {
     expect(script.stdout).toBe('{"open":true}\n{"data":{"ticks":{"symbol":"ACME","price":1}}}\n{"data":{"ticks":{"symbol":"ACME","price":2}}}\n');
     await upstream.until(() => upstream.sockets === 0, 'the upstream socket closed after stop()');
   }, 60_000);
+
+  it('runs on workerd from the package: `npx subway worker dev` streams the app\'s operations, and the app\'s own Worker entry bundles', async () => {
+    const upstream = await startUpstream();
+    const port = await freePort();
+    const env = { PATH, WRANGLER_SEND_METRICS: 'false', UPSTREAM_URL: upstream.url, PORT: String(port), HOST: '127.0.0.1' };
+    const dev = runCommand('npx', ['--no-install', 'subway', 'worker', 'dev', '--dir', 'graphql'], env, { cwd: app, group: true, stopWith: 'SIGINT' });
+    await dev.output(/Ready on http:\/\/127\.0\.0\.1:\d+/);
+    expect(dev.stdout).toContain('subway: bundling 2 persisted operations from graphql\n');
+    const script = runCommand(process.execPath, ['client.mjs', `http://127.0.0.1:${port}/graphql`, 'WORKERD', '1'], {}, { cwd: app });
+    await script.output(/\{"open":true\}\n/);
+    await upstream.until(() => upstream.listeners('WORKERD') === 1, 'the upstream subscription from workerd');
+    upstream.publish('WORKERD', { symbol: 'WORKERD', price: 3 });
+    expect(await script.exited).toBe(0);
+    expect(script.stdout).toBe('{"open":true}\n{"data":{"ticks":{"symbol":"WORKERD","price":3}}}\n');
+    dev.stop('SIGINT');
+    await dev.exited;
+
+    // docs/workers.md, "Your own wrangler project": the team's entry, bundled by wrangler as `wrangler deploy` would.
+    const wrangler = join(app, 'node_modules/wrangler/bin/wrangler.js');
+    await ok(process.execPath, [wrangler, 'deploy', 'worker.ts', '--dry-run', '--outdir', 'out', '--name', 'app', '--compatibility-date', '2026-11-17'], { cwd: app, env: { WRANGLER_SEND_METRICS: 'false' } });
+    const bundle = await readFile(join(app, 'out/worker.js'), 'utf8');
+    expect(bundle).not.toMatch(/^import\b.*["']node:|require\(["']node:/m);
+    const worker = (await import(/* @vite-ignore */ pathToFileURL(join(app, 'out/worker.js')).href)).default as WorkerHandler;
+    expect(worker.registry.operations.map((o) => o.name)).toEqual(['Hello', 'Ticks']);
+    const listed = await worker.fetch(new Request('http://worker.test/operations'), { UPSTREAM_URL: upstream.url }, { waitUntil: () => undefined });
+    expect(((await listed.json()) as { operations: { name: string }[] }).operations.map((o) => o.name)).toEqual(['Hello', 'Ticks']);
+  }, 120_000);
 
   it("every code block the docs mark to compile type-checks against the installed packages", async () => {
     const { snippets, problems } = await extractSnippets(ROOT);
