@@ -62,7 +62,7 @@ describe('the Worker bundle', () => {
     const out = await tempDir();
     const result = await build(out, { PERSISTED_OPERATIONS: ops });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`subway: The persisted operations in ${ops} are stale: Late.graphql is not registered. Run \`npm run register\`.\n`);
+    expect(result.stderr).toBe(`subway: The persisted operations in ${ops} are stale: Late.graphql is not registered. Run \`subway register\`.\n`);
     await expect(stat(join(out, 'entry.js'))).rejects.toThrow(/ENOENT/);
   });
 
