@@ -5,7 +5,7 @@
  *   node scripts/build.ts [client] [gateway]      (both when none is named)
  *
  * - @subway-sse/client: src/client/ → src/client/dist/ (src/client/tsconfig.json)
- * - @subway-sse/gateway: src/ (but the client) → dist/lib/ (tsconfig.build.json),
+ * - @subway-sse/gateway: src/ (but the client) → dist/lib/ (scripts/tsconfig.gateway.json),
  *   plus the example's schema file, which is read at run time.
  *
  * Each output folder is emptied first, so a renamed source never leaves a
@@ -29,7 +29,7 @@ const targets = {
     compile('src/client/tsconfig.json', 'src/client/dist');
   },
   gateway() {
-    compile('tsconfig.build.json', 'dist/lib');
+    compile('scripts/tsconfig.gateway.json', 'dist/lib');
     copyFileSync(root + 'src/example/schema.graphql', root + 'dist/lib/example/schema.graphql');
     chmodSync(root + 'dist/lib/cli/subway.js', 0o755);
   },
