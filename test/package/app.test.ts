@@ -280,7 +280,10 @@ describe('the packages, installed into an app', () => {
       await writeFile(join(dir, `tsconfig.${kind}.json`), JSON.stringify({ compilerOptions: options[kind], include: [kind, 'graphql/operations.ts'] }, null, 2));
     }
     console.log(`docs code blocks compiled: ${JSON.stringify(counts)}`);
-    expect(counts).toEqual({ app: 6, node: 5, worker: 2 });
+    // At least the blocks these docs had when this test was written: a lost marker shows here.
+    expect(counts['app']).toBeGreaterThanOrEqual(6);
+    expect(counts['node']).toBeGreaterThanOrEqual(5);
+    expect(counts['worker']).toBeGreaterThanOrEqual(2);
     const tsc = join(app, 'node_modules/typescript/bin/tsc');
     const result = await run(process.execPath, [tsc, '--build', ...KINDS.map((kind) => `tsconfig.${kind}.json`)], { cwd: dir });
     expect(result.stdout).toBe('');
