@@ -11,6 +11,7 @@
  * ```
  */
 export { createGateway } from './gateway.ts';
+export { DEFAULTS } from './defaults.ts';
 export type { Gateway, GatewayOptions, GatewayStats, GatewayUpstreamOptions, RequestContext, SharingStats } from './gateway.ts';
 export type { SharingMode } from './upstream/pool.ts';
 export type { EventStream, FrameWriter } from './sse/stream.ts';
