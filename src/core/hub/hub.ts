@@ -19,7 +19,7 @@
  */
 import type { Timers } from '../timers.ts';
 import { Frame, nextFrame } from '../sse/frame.ts';
-import type { Operation, OperationSink } from '../upstream/connection.ts';
+import type { Operation, OperationSink } from '../upstream/operation.ts';
 import type { UpstreamEnd } from '../upstream/socket.ts';
 import { FrameLog, type FrameLogBounds } from './log.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { Timers } from '../timers.ts';
 import type { Frame } from '../sse/frame.ts';
-import type { Operation } from '../upstream/connection.ts';
+import type { Operation } from '../upstream/operation.ts';
 import type { UpstreamEnd } from '../upstream/socket.ts';
 import { Hub, type HubHost } from './hub.ts';
 import type { FrameLogBounds } from './log.ts';

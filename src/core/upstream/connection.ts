@@ -15,6 +15,7 @@
 import { LegacyWsDriver } from './legacy-ws.ts';
 import { forget, learned, otherProtocol, PROTOCOL_REJECTED } from './negotiate.ts';
 import type { UpstreamSettings } from './options.ts';
+import { Operation, type OperationSink } from './operation.ts';
 import { messageId } from './payload.ts';
 import {
   BAD_RESPONSE,
@@ -32,14 +33,6 @@ import {
   type WebSocketLike,
 } from './socket.ts';
 import { TransportWsDriver } from './transport-ws.ts';
-
-/** Where an operation's results go: the upstream subscription's owner (a hub). */
-export interface OperationSink {
-  /** One result: its JSON text (as the upstream wrote it where it could be taken verbatim), without raw line breaks. */
-  next(json: string): void;
-  /** Called exactly once, unless the operation was disposed first. */
-  end(end: UpstreamEnd): void;
-}
 
 /** What a connection tells whoever keeps it (the pool). */
 export interface ConnectionOwner {
@@ -63,34 +56,6 @@ const CONNECTING = 0;
 const READY = 1;
 const CLOSING = 2;
 const CLOSED = 3;
-
-/** One operation on a connection. */
-export class Operation {
-  readonly id: string;
-  readonly payload: OperationPayload;
-  readonly sink: OperationSink;
-  readonly connection: Connection;
-  /** `subscribe` was sent. */
-  running = false;
-  /** Ended upstream, failed, or disposed: nothing more is reported. */
-  done = false;
-
-  constructor(id: string, payload: OperationPayload, sink: OperationSink, connection: Connection) {
-    this.id = id;
-    this.payload = payload;
-    this.sink = sink;
-    this.connection = connection;
-  }
-
-  /**
-   * Ends the operation upstream (if it still runs) without reporting anything
-   * more. Idempotent. Returns the socket's closing when this left the
-   * connection closing (for runtimes that must be told to wait for it).
-   */
-  dispose(): Promise<void> | undefined {
-    return this.connection.release(this);
-  }
-}
 
 export class Connection implements DriverHost {
   /** The sharing key the pool filed it under (`undefined`: never shared). */

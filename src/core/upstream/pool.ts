@@ -14,7 +14,8 @@
  * would need one more is refused with a 429 before any upstream work.
  */
 import { SubwayError } from '../errors.ts';
-import { Connection, type ConnectionInit, type ConnectionOwner, type Operation, type OperationSink } from './connection.ts';
+import { Connection, type ConnectionInit, type ConnectionOwner } from './connection.ts';
+import type { Operation, OperationSink } from './operation.ts';
 import { offerFor } from './negotiate.ts';
 import type { UpstreamSettings } from './options.ts';
 import type { OperationPayload, WebSocketConstructor } from './socket.ts';

@@ -8,7 +8,7 @@ import type { Subscriber } from '../../../src/core/hub/hub.ts';
 import { Hubs } from '../../../src/core/hub/hubs.ts';
 import type { Frame } from '../../../src/core/sse/frame.ts';
 import type { Timers } from '../../../src/core/timers.ts';
-import type { Operation } from '../../../src/core/upstream/connection.ts';
+import type { Operation } from '../../../src/core/upstream/operation.ts';
 import type { UpstreamEnd } from '../../../src/core/upstream/socket.ts';
 
 /** Timers run by hand. */
