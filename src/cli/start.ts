@@ -18,7 +18,8 @@ try {
     console.log(`    browsers warn about it once: proceed, or trust ${certPath} (e.g. import it in chrome://certificate-manager or your OS keychain);`);
     console.log('    replace it with TLS_CERT/TLS_KEY (e.g. made by mkcert), or serve plain HTTP/1.1 with TLS=off');
   }
-  console.log(`  ${server.registry.operations.length} persisted operations from ${config.persistedOperations}: ${server.registry.operations.map((o) => o.name).join(', ')}`);
+  const from = server.sources.status().map((s) => (s.ok ? s.source : `${s.source} (failing: ${s.reason})`)).join(', ');
+  console.log(`  ${server.registry.operations.length} persisted operations from ${from}: ${server.registry.operations.map((o) => o.name).join(', ')}`);
   if (server.example) {
     const vars = encodeURIComponent(JSON.stringify({ intervalMs: 1000 }));
     console.log(`\nTry it:\n  curl -N${tls ? ' -k' : ''} '${base}/graphql?id=Clock&variables=${vars}'\n`);

@@ -4,6 +4,8 @@
  * this list and a test checks the README against it.
  */
 import type { GatewayOptions } from './gateway.ts';
+import { firstFolder, parseSourceList, type SourceSpec } from './operations/source-list.ts';
+import { parsePublicKey } from './operations/signature.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, UPSTREAM_PROTOCOLS, type UpstreamProtocol } from './upstream/subscribe.ts';
 
 /** A configuration error: names the variable and what is wrong with it. */
@@ -54,6 +56,14 @@ export interface GatewayConfig {
   maxQueuedEvents: number;
   /** Most bytes queued for a client that does not read. @default 1048576 */
   maxQueuedBytes: number;
+  /** Where the operations come from, in order: folders, bundle URLs, KV bindings (Workers). @default [{ kind: "folder", path: "persisted-operations" }] */
+  operationSources: SourceSpec[];
+  /** Milliseconds a polled source's list may age before it is fetched again. @default 10000 */
+  operationsPollMs: number;
+  /** Milliseconds one load of a source may take; a Worker's request waits at most this for a refresh. @default 3000 */
+  operationsTimeoutMs: number;
+  /** Raw Ed25519 public keys (32 bytes each) a fetched bundle must be signed by; empty: no signature needed. @default [] */
+  operationsPublicKeys: Uint8Array<ArrayBuffer>[];
 }
 
 /** What the Node server reads on top of the gateway's settings. */
@@ -62,7 +72,7 @@ export interface ServerConfig extends GatewayConfig {
   port: number;
   /** Interface to listen on. @default "0.0.0.0" */
   host: string;
-  /** Folder of the persisted operations and their generated files. @default "persisted-operations" */
+  /** The folder `register` and a Worker's build use: the first folder of `PERSISTED_OPERATIONS`. @default "persisted-operations" */
   persistedOperations: string;
   /** Path of a PEM certificate; with `tlsKey`, serves HTTP/2 over TLS. */
   tlsCert: string | undefined;
@@ -101,7 +111,10 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'UPSTREAM_MAX_MESSAGE_BYTES', default: '16777216', description: 'Largest upstream message accepted (16 MiB); a larger one ends that stream with an `UPSTREAM_ERROR`.', gateway: true },
   { env: 'PORT', default: '4000', description: 'TCP port to listen on (0 picks a free one).' },
   { env: 'HOST', default: '0.0.0.0', description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' },
-  { env: 'PERSISTED_OPERATIONS', default: 'persisted-operations', description: 'Folder of the `.graphql` operations and the files `npm run register` generates; used by `register` and the server.' },
+  { env: 'PERSISTED_OPERATIONS', default: 'persisted-operations', description: 'Where the operations come from: a folder of the `.graphql` operations and the files `npm run register` generates (used by `register` too), an `https://` (or `http://`, for development) URL of a `subway-bundle.json`, or on a Worker `kv:<BINDING>[/<key>]`; or a comma-separated list of them, one per app, merged. See [docs/operation-sources.md](docs/operation-sources.md).', gateway: true },
+  { env: 'PERSISTED_OPERATIONS_POLL_MS', default: '10000', description: 'Milliseconds between two fetches of a URL or KV source (`If-None-Match`/`If-Modified-Since`); a new version is served from the next request on. On a Worker, the most an isolate\'s list may age before a request refreshes it.', gateway: true },
+  { env: 'PERSISTED_OPERATIONS_TIMEOUT_MS', default: '3000', description: 'Milliseconds one fetch of a source may take; past it the last good list stays. On a Worker, the most a request waits for a refresh.', gateway: true },
+  { env: 'PERSISTED_OPERATIONS_PUBLIC_KEY', default: '(unset: no signature needed)', description: 'Ed25519 public key (PEM, or its base64 line) that every fetched bundle must be signed by (`register --sign`); a comma-separated list during a key rotation. Folders are trusted as the gateway\'s own files.', gateway: true },
   { env: 'HEARTBEAT_MS', default: '15000', description: 'Milliseconds between SSE heartbeat comments; 0 disables them.', gateway: true },
   { env: 'RETRY_MS', default: '2000', description: 'Milliseconds of the first `retry:` hint sent when the upstream cannot be reached; it doubles with each failure in a row (±20 % jitter, up to 30 s).', gateway: true },
   { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' },
@@ -184,6 +197,20 @@ function origins(env: Record<string, string | undefined>): string[] {
   return values;
 }
 
+function sources(env: Record<string, string | undefined>): SourceSpec[] {
+  const specs = parseSourceList(env.PERSISTED_OPERATIONS);
+  if (typeof specs === 'string') throw new ConfigError(`PERSISTED_OPERATIONS: ${specs}.`);
+  return specs;
+}
+
+function publicKeys(env: Record<string, string | undefined>): Uint8Array<ArrayBuffer>[] {
+  return list(env, 'PERSISTED_OPERATIONS_PUBLIC_KEY').map((text, i, all) => {
+    const key = parsePublicKey(text);
+    if (typeof key === 'string') throw new ConfigError(`PERSISTED_OPERATIONS_PUBLIC_KEY${all.length > 1 ? ` (key ${i + 1})` : ''}: ${key}.`);
+    return key;
+  });
+}
+
 function optional(env: Record<string, string | undefined>, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
@@ -234,6 +261,10 @@ export function readGatewayConfig(env: Record<string, string | undefined>): Gate
     maxVariablesBytes: integer(env, 'MAX_VARIABLES_BYTES', 65_536, 2, 1_048_576),
     maxQueuedEvents: integer(env, 'MAX_QUEUED_EVENTS', 4096, 1, 10_000_000),
     maxQueuedBytes: integer(env, 'MAX_QUEUED_BYTES', 1_048_576, 1024, 1_073_741_824),
+    operationSources: sources(env),
+    operationsPollMs: integer(env, 'PERSISTED_OPERATIONS_POLL_MS', 10_000, 50, 86_400_000),
+    operationsTimeoutMs: integer(env, 'PERSISTED_OPERATIONS_TIMEOUT_MS', 3000, 10, 600_000),
+    operationsPublicKeys: publicKeys(env),
   };
 }
 
@@ -252,7 +283,7 @@ export function readConfig(env: Record<string, string | undefined>): ServerConfi
     ...gateway,
     port: integer(env, 'PORT', 4000, 0, 65_535),
     host: optional(env, 'HOST') ?? '0.0.0.0',
-    persistedOperations: optional(env, 'PERSISTED_OPERATIONS') ?? 'persisted-operations',
+    persistedOperations: firstFolder(gateway.operationSources),
     tlsCert,
     tlsKey,
     tls,

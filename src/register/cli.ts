@@ -2,9 +2,11 @@
  * `npm run register -- (--upstream <ws url> | --schema <file.graphql>) [options]`
  *
  * Validates every operation in the persisted-operations folder against the
- * upstream's schema and writes the files the gateway loads. `--import` adds
- * operations from other tools' files, `--check` verifies instead of writing
- * (for CI), `--watch` re-registers on every change.
+ * upstream's schema and writes the files the gateway loads, the bundle
+ * (`subway-bundle.json`) among them. `--import` adds operations from other
+ * tools' files, `--check` verifies instead of writing (for CI), `--watch`
+ * re-registers on every change, `--sign` signs the bundle, `--publish-kv`
+ * writes it to a Workers KV namespace; `--generate-key` makes a signing key.
  */
 import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -13,12 +15,19 @@ import { parseArgs } from 'node:util';
 import { buildSchema, type GraphQLSchema } from 'graphql';
 import { planImport, readImportFile } from './import.ts';
 import { MAP_FILE, buildOutputs, findStaleOutputs, readAliases, readIfExists, writeAtomically } from './outputs.ts';
+import { BUNDLE_FILE } from '../core/operations/bundle.ts';
+import type { SigningKey } from '../core/operations/signature.ts';
+import { readSigningKey, writeKeyPair } from './keys.ts';
+import { parseKvTarget, publishToKv, type KvTarget } from './publish-kv.ts';
 import { readSources, type SourceFile } from '../node/operations/source.ts';
 import { NodeWebSocket } from '../node/serve.ts';
 import { introspectOverWebSocket } from './introspect.ts';
+import { firstFolder, parseSourceList } from '../core/operations/source-list.ts';
 
 const USAGE = `usage: npm run register -- (--upstream <ws(s) url> | --schema <file.graphql>) [--dir <folder>]
-         [--import <file> ... [--allow-custom-ids]] [--emit-map] [--check | --watch]`;
+         [--import <file> ... [--allow-custom-ids]] [--emit-map] [--check | --watch]
+         [--sign <private key file>] [--publish-kv <namespace id or binding>[/<key>] [--local [--persist-to <dir>]]]
+       npm run register -- --generate-key <private key file>`;
 
 const OPTIONS = {
   upstream: { type: 'string' },
@@ -29,6 +38,11 @@ const OPTIONS = {
   'emit-map': { type: 'boolean' },
   check: { type: 'boolean' },
   watch: { type: 'boolean' },
+  sign: { type: 'string' },
+  'generate-key': { type: 'string' },
+  'publish-kv': { type: 'string' },
+  local: { type: 'boolean' },
+  'persist-to': { type: 'string' },
 } as const;
 
 interface Run {
@@ -38,6 +52,8 @@ interface Run {
   imports: string[];
   allowCustomIds: boolean;
   emitMap: boolean;
+  signingKey: SigningKey | undefined;
+  publish: { target: KvTarget; local: boolean; persistTo: string | undefined } | undefined;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -76,7 +92,7 @@ async function registerOnce(run: Run, check: boolean): Promise<number> {
   }
   const all = [...sources, ...added].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const emitMap = run.emitMap || (await readIfExists(join(dir, MAP_FILE))) !== undefined;
-  const outputs = await buildOutputs(all, schema, { displayDir: shown, aliases, emitMap });
+  const outputs = await buildOutputs(all, schema, { displayDir: shown, aliases, emitMap, signingKey: run.signingKey });
   if (outputs.problems.length > 0) {
     for (const p of outputs.problems) console.error(p);
     console.error(`${plural(outputs.problems.length, 'problem')}; ${check ? 'an operation no longer validates against the schema.' : 'nothing was written.'}`);
@@ -97,7 +113,39 @@ async function registerOnce(run: Run, check: boolean): Promise<number> {
   await writeAtomically(dir, added.map((f) => [f.file, f.body]));
   await writeAtomically(dir, outputs.files);
   if (report.length > 0) console.log(report.join('\n'));
-  console.log(`Registered ${plural(outputs.manifest.operations.length, 'operation')}: wrote ${[...outputs.files.keys()].map((f) => join(shown, f)).join(', ')}.`);
+  console.log(`Registered ${plural(outputs.manifest.operations.length, 'operation')}: wrote ${[...outputs.files.keys()].map((f) => join(shown, f)).join(', ')}${run.signingKey ? ` (the bundle signed with key ${run.signingKey.keyId})` : ''}.`);
+  return run.publish ? publish(run) : 0;
+}
+
+/** `--publish-kv`: the bundle just written, to a KV namespace. */
+async function publish(run: Run): Promise<number> {
+  const { target, local, persistTo } = run.publish!;
+  const file = join(run.dir, BUNDLE_FILE);
+  const { code, output } = await publishToKv(target, file, { local, persistTo });
+  const where = `${local ? 'local' : 'Cloudflare'} KV namespace ${target.namespace}, key ${target.key}`;
+  if (code !== 0) {
+    console.error(`${output}\nCould not publish ${join(run.shown, BUNDLE_FILE)} to the ${where} (wrangler exited with ${code}).`);
+    return 1;
+  }
+  console.log(`Published ${join(run.shown, BUNDLE_FILE)} to the ${where}.`);
+  return 0;
+}
+
+/** `--generate-key <file>`: a new signing key pair, and the value to give the gateways. */
+async function generateKey(file: string): Promise<number> {
+  let pair;
+  try {
+    pair = await writeKeyPair(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    console.error(code === 'EEXIST' ? `${(err as { path?: string }).path ?? file} exists: a key is never overwritten; choose another name.` : `Cannot write the key: ${(err as Error).message}`);
+    return 1;
+  }
+  console.log(`Wrote a new Ed25519 signing key (key id ${pair.keyId}):
+  ${file}      private, PKCS#8 PEM: keep it secret (a CI secret); sign with \`register --sign ${file}\`
+  ${file}.pub  public, SPKI PEM
+Set on every gateway that reads the bundles this key signs:
+  PERSISTED_OPERATIONS_PUBLIC_KEY=${pair.publicBase64}`);
   return 0;
 }
 
@@ -137,6 +185,17 @@ async function watchFolder(run: Run, signal: AbortSignal): Promise<number> {
   return 0;
 }
 
+type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values'];
+
+/** What is wrong with a combination of flags, if anything. */
+function usageProblem(values: Values): string | undefined {
+  if (!values.upstream === !values.schema) return 'Give exactly one of --upstream and --schema.';
+  if (values.check && (values.watch || values.import)) return '--check verifies the folder as it is: it goes with neither --watch nor --import.';
+  if (values.check && (values.sign || values['publish-kv'])) return '--check writes nothing: it goes with neither --sign nor --publish-kv.';
+  if ((values.local || values['persist-to']) && !values['publish-kv']) return '--local and --persist-to say where --publish-kv writes.';
+  return undefined;
+}
+
 export async function runRegister(argv: string[], env: Record<string, string | undefined>, signal?: AbortSignal): Promise<number> {
   let values;
   try {
@@ -145,15 +204,39 @@ export async function runRegister(argv: string[], env: Record<string, string | u
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (!values.upstream === !values.schema) {
-    console.error(`Give exactly one of --upstream and --schema.\n${USAGE}`);
+  if (values['generate-key'] !== undefined) {
+    if (Object.keys(values).length > 1) {
+      console.error(`--generate-key makes a key and nothing else.\n${USAGE}`);
+      return 2;
+    }
+    return generateKey(values['generate-key']);
+  }
+  const misuse = usageProblem(values);
+  if (misuse) {
+    console.error(`${misuse}\n${USAGE}`);
     return 2;
   }
-  if (values.check && (values.watch || values.import)) {
-    console.error(`--check verifies the folder as it is: it goes with neither --watch nor --import.\n${USAGE}`);
+  const target = values['publish-kv'] === undefined ? undefined : parseKvTarget(values['publish-kv']);
+  if (typeof target === 'string') {
+    console.error(`${target}\n${USAGE}`);
     return 2;
   }
-  const dir = values.dir ?? env.PERSISTED_OPERATIONS ?? 'persisted-operations';
+  let signingKey: SigningKey | undefined;
+  if (values.sign) {
+    try {
+      signingKey = await readSigningKey(values.sign);
+    } catch (err) {
+      console.error(`Cannot sign with the key: ${(err as Error).message}`);
+      return 1;
+    }
+  }
+  // PERSISTED_OPERATIONS may list URLs and KV keys too: `register` works on its first folder.
+  const specs = parseSourceList(env.PERSISTED_OPERATIONS);
+  if (values.dir === undefined && typeof specs === 'string') {
+    console.error(`PERSISTED_OPERATIONS: ${specs}.`);
+    return 2;
+  }
+  const dir = values.dir ?? firstFolder(specs as Exclude<typeof specs, string>);
   let schema: GraphQLSchema;
   try {
     schema = values.schema
@@ -170,6 +253,8 @@ export async function runRegister(argv: string[], env: Record<string, string | u
     imports: values.import ?? [],
     allowCustomIds: values['allow-custom-ids'] ?? false,
     emitMap: values['emit-map'] ?? false,
+    signingKey,
+    publish: target && { target, local: values.local ?? false, persistTo: values['persist-to'] },
   };
   const code = await registerOnce(run, values.check ?? false);
   if (!values.watch) return code;
