@@ -78,6 +78,18 @@ describe('configuration', () => {
     expect(() => readConfig(env)).toThrow(message);
   });
 
+  it('reads PERSISTED_OPERATIONS as a list of folders, URLs and KV keys, and refuses a bad URL, binding or key', () => {
+    expect(() => readConfig({ PERSISTED_OPERATIONS: 'ftp://cdn.test/b.json' })).toThrow('PERSISTED_OPERATIONS: "ftp://cdn.test/b.json": a URL source must be https:// (or http:// for development).');
+    expect(() => readConfig({ PERSISTED_OPERATIONS: 'kv:my-ops' })).toThrow('PERSISTED_OPERATIONS: "kv:my-ops": a KV source is kv:<BINDING> or kv:<BINDING>/<key>');
+    expect(() => readConfig({ PERSISTED_OPERATIONS_PUBLIC_KEY: 'not a key' })).toThrow('PERSISTED_OPERATIONS_PUBLIC_KEY: not base64 or PEM.');
+    expect(readConfig({ PERSISTED_OPERATIONS: 'kv:OPS/web, https://cdn.test/b.json,ops' }).operationSources).toEqual([
+      { kind: 'kv', binding: 'OPS', key: 'web' },
+      { kind: 'url', url: 'https://cdn.test/b.json' },
+      { kind: 'folder', path: 'ops' },
+    ]);
+    expect(readConfig({ PERSISTED_OPERATIONS: 'https://cdn.test/b.json,ops' }).persistedOperations).toBe('ops');
+  });
+
   it('reads the same gateway settings for a Worker as for Node, and documents them in the Workers section', async () => {
     const env = { UPSTREAM_URL: 'wss://a.example/graphql', UPSTREAM_PROTOCOL: 'subscriptions-transport-ws', UPSTREAM_MAX_MESSAGE_BYTES: '2048', MAX_QUERY_STRING_BYTES: '300', OPERATIONS_LIST: 'off', PORT: '1' };
     const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, ...gateway } = readConfig(env);
