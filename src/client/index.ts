@@ -137,22 +137,22 @@ export interface SubscribeOptions {
    * The gateway's operation endpoint, absolute or relative to the page.
    * @default "/graphql"
    */
-  url?: string;
+  url?: string | undefined;
   /**
    * Send cookies to a gateway on another origin (EventSource's `withCredentials`; the probe of a refusal sends them too).
    * @default false
    */
-  withCredentials?: boolean;
+  withCredentials?: boolean | undefined;
   /** The EventSource implementation. @default globalThis.EventSource */
-  EventSource?: EventSourceConstructor;
+  EventSource?: EventSourceConstructor | undefined;
   /** The fetch used to read the body of a refused request (EventSource cannot). @default globalThis.fetch */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /**
    * Milliseconds before reopening a source that the server closed with a 5xx
    * or that a probe could not reach; doubles with each failure in a row, up to 30 s.
    * @default 1000
    */
-  retryMs?: number;
+  retryMs?: number | undefined;
 }
 
 const CLOSED = 2; // EventSource.CLOSED, without touching a global that Node may not have
@@ -178,7 +178,7 @@ function parseErrors(status: number, body: string): SubwayClientError {
     // Not JSON (e.g. a proxy's HTML error page): reported below by status alone.
   }
   const first = errors[0];
-  const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : `HTTP_${status}`;
+  const code = typeof first?.extensions?.['code'] === 'string' ? first.extensions['code'] : `HTTP_${status}`;
   return new SubwayClientError(code, first?.message ?? `The gateway answered ${status}.`, status, errors);
 }
 

@@ -1,12 +1,15 @@
 /**
- * The server's configuration, read from the environment. Every setting is
- * described once, here; `npm run docs:config` prints the README's table from
- * this list and a test checks the README against it.
+ * The configuration, read from the environment (Node's `process.env`, a
+ * Worker's vars). Every setting is declared once, in `SETTINGS`: its variable,
+ * the config key it fills, its parser and its description; its default comes
+ * from `DEFAULTS` (src/core/defaults.ts). The parsers, the Worker's list of
+ * vars and the generated docs table (`npm run docs:config`) all read this list.
  */
+import { DEFAULTS } from './defaults.ts';
 import type { GatewayOptions } from './gateway.ts';
 import { firstFolder, parseSourceList, type SourceSpec } from './operations/source-list.ts';
 import { parsePublicKey } from './operations/signature.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, UPSTREAM_PROTOCOLS, type UpstreamProtocol } from './upstream/subscribe.ts';
+import { UPSTREAM_PROTOCOLS, type UpstreamProtocol } from './upstream/subscribe.ts';
 
 /** A configuration error: names the variable and what is wrong with it. */
 export class ConfigError extends Error {
@@ -56,7 +59,7 @@ export interface GatewayConfig {
   maxQueuedEvents: number;
   /** Most bytes queued for a client that does not read. @default 1048576 */
   maxQueuedBytes: number;
-  /** Where the operations come from, in order: folders, bundle URLs, KV bindings (Workers). @default [{ kind: "folder", path: "persisted-operations" }] */
+  /** Where the operations come from, in order: folders, bundle URLs, KV bindings (Workers). @default the folder persisted-operations */
   operationSources: SourceSpec[];
   /** Milliseconds a polled source's list may age before it is fetched again. @default 10000 */
   operationsPollMs: number;
@@ -92,97 +95,78 @@ export interface ServerConfig extends GatewayConfig {
   logVariables: boolean;
 }
 
-export interface Setting {
+/** Reads one setting's text (trimmed, never empty) into its value; throws a `ConfigError` naming `name`. */
+export type Parse<T> = (raw: string, name: string) => T;
+
+export interface Setting<K extends keyof ServerConfig = keyof ServerConfig> {
+  /** The environment variable (or Worker var). */
   env: string;
-  default: string;
-  description: string;
+  /** The config field it fills. */
+  key: K;
+  parse: Parse<ServerConfig[K]>;
+  /** What the docs say when the setting has no default value (`DEFAULTS` has none for it). */
+  unset?: string;
   /** A setting of the gateway itself (`GatewayConfig`): a Worker reads it from its vars too. */
   gateway?: true;
+  description: string;
 }
 
-/** The documented environment variables, in README order. */
-export const SETTINGS: readonly Setting[] = [
-  { env: 'UPSTREAM_URL', default: '(unset: embedded example)', description: 'The upstream graphql-ws endpoint, `ws://` or `wss://`. Unset, `npm start` also starts the example upstream.', gateway: true },
-  { env: 'UPSTREAM_PROTOCOL', default: 'auto', description: '`auto` offers `graphql-transport-ws` and the legacy `graphql-ws` (subscriptions-transport-ws) on one upgrade and speaks the one the server selects; `graphql-transport-ws` or `subscriptions-transport-ws` pins one.', gateway: true },
-  { env: 'UPSTREAM_CONNECT_TIMEOUT_MS', default: '10000', description: 'Milliseconds the upstream WebSocket upgrade may take; past it the stream ends with a reconnection hint.', gateway: true },
-  { env: 'UPSTREAM_ACK_TIMEOUT_MS', default: '10000', description: 'Milliseconds the upstream may take to answer `connection_init` with `connection_ack`.', gateway: true },
-  { env: 'UPSTREAM_KEEPALIVE_MS', default: '12000', description: 'Interval of `ping` messages to a graphql-transport-ws upstream; 0 disables them.', gateway: true },
-  { env: 'UPSTREAM_PONG_TIMEOUT_MS', default: '5000', description: 'Milliseconds a `pong` may take before the upstream is taken for dead (legacy protocol: grace after the server\'s `ka` rhythm); 0 disables the check.', gateway: true },
-  { env: 'UPSTREAM_MAX_MESSAGE_BYTES', default: '16777216', description: 'Largest upstream message accepted (16 MiB); a larger one ends that stream with an `UPSTREAM_ERROR`.', gateway: true },
-  { env: 'PORT', default: '4000', description: 'TCP port to listen on (0 picks a free one).' },
-  { env: 'HOST', default: '0.0.0.0', description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' },
-  { env: 'PERSISTED_OPERATIONS', default: 'persisted-operations', description: 'Where the operations come from: a folder of the `.graphql` operations and the files `npm run register` generates (used by `register` too), an `https://` (or `http://`, for development) URL of a `subway-bundle.json`, or on a Worker `kv:<BINDING>[/<key>]`; or a comma-separated list of them, one per app, merged. See [docs/operation-sources.md](docs/operation-sources.md).', gateway: true },
-  { env: 'PERSISTED_OPERATIONS_POLL_MS', default: '10000', description: 'Milliseconds between two fetches of a URL or KV source (`If-None-Match`/`If-Modified-Since`); a new version is served from the next request on. On a Worker, the most an isolate\'s list may age before a request refreshes it.', gateway: true },
-  { env: 'PERSISTED_OPERATIONS_TIMEOUT_MS', default: '3000', description: 'Milliseconds one fetch of a source may take; past it the last good list stays. On a Worker, the most a request waits for a refresh.', gateway: true },
-  { env: 'PERSISTED_OPERATIONS_PUBLIC_KEY', default: '(unset: no signature needed)', description: 'Ed25519 public key (PEM, or its base64 line) that every fetched bundle must be signed by (`register --sign`); a comma-separated list during a key rotation. Folders are trusted as the gateway\'s own files.', gateway: true },
-  { env: 'HEARTBEAT_MS', default: '15000', description: 'Milliseconds between SSE heartbeat comments; 0 disables them.', gateway: true },
-  { env: 'RETRY_MS', default: '2000', description: 'Milliseconds of the first `retry:` hint sent when the upstream cannot be reached; it doubles with each failure in a row (±20 % jitter, up to 30 s).', gateway: true },
-  { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' },
-  { env: 'TLS_KEY', default: '(unset)', description: 'PEM private key file of `TLS_CERT`.' },
-  { env: 'TLS', default: '(unset: self-signed for the embedded example)', description: '`self-signed`: HTTP/2 over TLS with a development certificate for localhost, made once in `.dev-certs/` and reused. `off`: plain HTTP/1.1. Unset: `self-signed` when `UPSTREAM_URL` is unset and there is no `TLS_CERT`, otherwise TLS only with `TLS_CERT`/`TLS_KEY`.' },
-  { env: 'MAX_QUERY_STRING_BYTES', default: '8192', description: 'Longest query string served on `GET /graphql`, in bytes; longer gets 414 (send `POST` with a JSON body instead). Keep it under your CDN\'s URL limit (Cloudflare: 16 KiB).', gateway: true },
-  { env: 'OPERATIONS_LIST', default: 'on', description: '`on` serves `GET /operations` (the registered operations, their ids, kinds and variable types); `off` answers 404.', gateway: true },
-  { env: 'FORWARD_HEADERS', default: '(unset: none)', description: 'Comma-separated request headers passed upstream, e.g. `authorization,cookie`: in the `connection_init` payload as `{"headers":{...}}` and on the WebSocket upgrade request. Nothing else of the client request reaches the upstream.', gateway: true },
-  { env: 'CORS_ORIGINS', default: '(unset: no cross-origin access)', description: 'Comma-separated origins (`https://app.example.com`) that may read streams cross-origin, with credentials; requests from other origins get 403. `*` allows any origin, never with credentials.', gateway: true },
-  { env: 'MAX_SUBSCRIPTIONS', default: '10000', description: 'Most subscriptions (streams, each with its upstream socket) open at once; past it, 429 with `Retry-After`.', gateway: true },
-  { env: 'MAX_SUBSCRIPTIONS_PER_CLIENT', default: '0', description: 'Most subscriptions one client address may hold; past it, 429 with `Retry-After`. 0 turns the per-client limit off.', gateway: true },
-  { env: 'TRUST_PROXY_HEADER', default: '(unset: peer address)', description: 'Header your proxy or CDN puts the client address in, e.g. `x-forwarded-for` (its last value is used) or `cf-connecting-ip`. Set it only when clients cannot reach subway directly.', gateway: true },
-  { env: 'MAX_VARIABLES_BYTES', default: '65536', description: 'Largest `variables` JSON accepted (GET or POST), in UTF-8 bytes; larger is a 413.', gateway: true },
-  { env: 'MAX_QUEUED_EVENTS', default: '4096', description: 'Events held for a client that does not read; one more ends its stream with a `SLOW_CONSUMER` error.', gateway: true },
-  { env: 'MAX_QUEUED_BYTES', default: '1048576', description: 'Bytes held for a client that does not read; past it, its stream ends with a `SLOW_CONSUMER` error.', gateway: true },
-  { env: 'SHUTDOWN_GRACE_MS', default: '1000', description: 'On `SIGTERM`/`SIGINT`, milliseconds streams get to flush their reconnection hint before connections are destroyed.' },
-  { env: 'LOG_STREAMS', default: 'true', description: 'One JSON line on stdout per stream start and end (operation, duration, events, bytes, end reason). `false` turns them off.' },
-  { env: 'LOG_VARIABLES', default: 'false', description: 'Include each stream\'s variables in its start line. Off by default: variables may hold personal data.' },
-];
-
-/** The settings a Worker reads from its vars: the gateway's own (the rest are Node's, or read at build time). */
-export const WORKER_SETTINGS: readonly string[] = SETTINGS.filter((s) => s.gateway).map((s) => s.env);
-
-/** Prints SETTINGS as the README's Markdown table. */
-export function settingsTable(): string {
-  const rows = SETTINGS.map((s) => `| \`${s.env}\` | ${s.default.startsWith('(') ? s.default : `\`${s.default}\``} | ${s.description} |`);
-  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+/** Declares a setting; a function so each entry's parser is checked against its key's type. */
+function setting<K extends keyof ServerConfig>(s: Setting<K>): Setting {
+  return s as unknown as Setting;
 }
 
-function integer(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}".`);
-  const value = Number(raw.trim());
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}.`);
-  return value;
+const HOUR_MS = 3_600_000;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const PROTOCOL_HINT: Record<string, string> = {
+  'graphql-ws': '("graphql-ws" names both the graphql-ws library, which speaks graphql-transport-ws, and the legacy subprotocol of subscriptions-transport-ws.)',
+};
+
+function integer(min: number, max: number): Parse<number> {
+  return (raw, name) => {
+    if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}".`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}.`);
+    return value;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[], hints: Record<string, string> = {}): Parse<T> {
+  return (raw, name) => {
+    if (values.includes(raw as T)) return raw as T;
+    const hint = hints[raw] ? ` ${hints[raw]}` : '';
+    throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}".${hint}`);
+  };
 }
 
 /** A two-valued setting; `words` are its [true, false] spellings, the first of each named in the error. */
-function flag(env: Record<string, string | undefined>, name: string, fallback: boolean, words: [string[], string[]]): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (words[0].includes(raw)) return true;
-  if (words[1].includes(raw)) return false;
-  throw new ConfigError(`${name} must be ${words[0][0]} or ${words[1][0]}, got "${env[name]}".`);
+function flag(words: [string[], string[]]): Parse<boolean> {
+  return (raw, name) => {
+    const lower = raw.toLowerCase();
+    if (words[0].includes(lower)) return true;
+    if (words[1].includes(lower)) return false;
+    throw new ConfigError(`${name} must be ${words[0][0]} or ${words[1][0]}, got "${raw}".`);
+  };
 }
+const onOff = flag([['on', 'true', '1'], ['off', 'false', '0']]);
+const boolean = flag([['true', '1', 'on'], ['false', '0', 'off']]);
 
-const onOff = (env: Record<string, string | undefined>, name: string, fallback: boolean) =>
-  flag(env, name, fallback, [['on', 'true', '1'], ['off', 'false', '0']]);
-const boolean = (env: Record<string, string | undefined>, name: string, fallback: boolean) =>
-  flag(env, name, fallback, [['true', '1', 'on'], ['false', '0', 'off']]);
+const text: Parse<string> = (raw) => raw;
 
-function list(env: Record<string, string | undefined>, name: string): string[] {
-  return [...new Set((env[name] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== ''))];
-}
+const list = (raw: string): string[] => [...new Set(raw.split(',').map((v) => v.trim()).filter((v) => v !== ''))];
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
-
-function headerList(env: Record<string, string | undefined>, name: string): string[] {
-  const names = [...new Set(list(env, name).map((h) => h.toLowerCase()))];
+const headerList: Parse<string[]> = (raw, name) => {
+  const names = [...new Set(list(raw).map((h) => h.toLowerCase()))];
   for (const h of names) if (!HEADER_NAME.test(h)) throw new ConfigError(`${name}: "${h}" is not a header name.`);
   return names;
-}
+};
 
-function origins(env: Record<string, string | undefined>): string[] {
-  const values = list(env, 'CORS_ORIGINS');
+const headerName: Parse<string | undefined> = (raw, name) => headerList(raw, name)[0];
+
+const origins: Parse<string[]> = (raw, name) => {
+  const values = list(raw);
   if (values.includes('*')) {
-    if (values.length > 1) throw new ConfigError('CORS_ORIGINS: "*" cannot be combined with listed origins.');
+    if (values.length > 1) throw new ConfigError(`${name}: "*" cannot be combined with listed origins.`);
     return values;
   }
   for (const v of values) {
@@ -192,28 +176,101 @@ function origins(env: Record<string, string | undefined>): string[] {
     } catch {
       url = undefined;
     }
-    if (!url || url.origin !== v) throw new ConfigError(`CORS_ORIGINS: "${v}" is not an origin like https://app.example.com (scheme, host, optional port, no path).`);
+    if (!url || url.origin !== v) throw new ConfigError(`${name}: "${v}" is not an origin like https://app.example.com (scheme, host, optional port, no path).`);
   }
   return values;
-}
+};
 
-function sources(env: Record<string, string | undefined>): SourceSpec[] {
-  const specs = parseSourceList(env.PERSISTED_OPERATIONS);
-  if (typeof specs === 'string') throw new ConfigError(`PERSISTED_OPERATIONS: ${specs}.`);
+const sources: Parse<SourceSpec[]> = (raw, name) => {
+  const specs = parseSourceList(raw);
+  if (typeof specs === 'string') throw new ConfigError(`${name}: ${specs}.`);
   return specs;
-}
+};
 
-function publicKeys(env: Record<string, string | undefined>): Uint8Array<ArrayBuffer>[] {
-  return list(env, 'PERSISTED_OPERATIONS_PUBLIC_KEY').map((text, i, all) => {
+const publicKeys: Parse<Uint8Array<ArrayBuffer>[]> = (raw, name) =>
+  list(raw).map((text, i, all) => {
     const key = parsePublicKey(text);
-    if (typeof key === 'string') throw new ConfigError(`PERSISTED_OPERATIONS_PUBLIC_KEY${all.length > 1 ? ` (key ${i + 1})` : ''}: ${key}.`);
+    if (typeof key === 'string') throw new ConfigError(`${name}${all.length > 1 ? ` (key ${i + 1})` : ''}: ${key}.`);
     return key;
   });
+
+const upstreamUrl: Parse<string | undefined> = (raw, name) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}".`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new ConfigError(`${name} must start with ws:// or wss:// (graphql-ws), got "${raw}".`);
+  return raw;
+};
+
+/** The documented environment variables, in the docs' order. */
+export const SETTINGS: readonly Setting[] = [
+  setting({ env: 'UPSTREAM_URL', key: 'upstreamUrl', parse: upstreamUrl, unset: '(unset: embedded example)', gateway: true, description: 'The upstream graphql-ws endpoint, `ws://` or `wss://`. Unset, `npm start` also starts the example upstream.' }),
+  setting({ env: 'UPSTREAM_PROTOCOL', key: 'upstreamProtocol', parse: oneOf(UPSTREAM_PROTOCOLS, PROTOCOL_HINT), gateway: true, description: '`auto` offers `graphql-transport-ws` and the legacy `graphql-ws` (subscriptions-transport-ws) on one upgrade and speaks the one the server selects; `graphql-transport-ws` or `subscriptions-transport-ws` pins one.' }),
+  setting({ env: 'UPSTREAM_CONNECT_TIMEOUT_MS', key: 'upstreamConnectTimeoutMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds the upstream WebSocket upgrade may take; past it the stream ends with a reconnection hint.' }),
+  setting({ env: 'UPSTREAM_ACK_TIMEOUT_MS', key: 'upstreamAckTimeoutMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds the upstream may take to answer `connection_init` with `connection_ack`.' }),
+  setting({ env: 'UPSTREAM_KEEPALIVE_MS', key: 'upstreamKeepAliveMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Interval of `ping` messages to a graphql-transport-ws upstream; 0 disables them.' }),
+  setting({ env: 'UPSTREAM_PONG_TIMEOUT_MS', key: 'upstreamPongTimeoutMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds a `pong` may take before the upstream is taken for dead (legacy protocol: grace after the server\'s `ka` rhythm); 0 disables the check.' }),
+  setting({ env: 'UPSTREAM_MAX_MESSAGE_BYTES', key: 'upstreamMaxMessageBytes', parse: integer(1024, 1024 ** 3), gateway: true, description: 'Largest upstream message accepted (16 MiB); a larger one ends that stream with an `UPSTREAM_ERROR`.' }),
+  setting({ env: 'PORT', key: 'port', parse: integer(0, 65_535), description: 'TCP port to listen on (0 picks a free one).' }),
+  setting({ env: 'HOST', key: 'host', parse: text, description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' }),
+  setting({ env: 'PERSISTED_OPERATIONS', key: 'operationSources', parse: sources, unset: `\`${DEFAULTS.persistedOperations}\``, gateway: true, description: 'Where the operations come from: a folder of the `.graphql` operations and the files `subway register` generates (used by `register` too), an `https://` (or `http://`, for development) URL of a `subway-bundle.json`, or on a Worker `kv:<BINDING>[/<key>]`; or a comma-separated list of them, one per app, merged. See [operation sources](operation-sources.md).' }),
+  setting({ env: 'PERSISTED_OPERATIONS_POLL_MS', key: 'operationsPollMs', parse: integer(50, 86_400_000), gateway: true, description: 'Milliseconds between two fetches of a URL or KV source (with `If-None-Match`/`If-Modified-Since`); a new version is served from the next request on. On a Worker, the most an isolate\'s list may age before a request refreshes it.' }),
+  setting({ env: 'PERSISTED_OPERATIONS_TIMEOUT_MS', key: 'operationsTimeoutMs', parse: integer(10, 600_000), gateway: true, description: 'Milliseconds one fetch of a source may take; past it the last good list stays. On a Worker, the most a request waits for a refresh.' }),
+  setting({ env: 'PERSISTED_OPERATIONS_PUBLIC_KEY', key: 'operationsPublicKeys', parse: publicKeys, unset: '(unset: no signature needed)', gateway: true, description: 'Ed25519 public key (PEM, or its base64 line) that every fetched bundle must be signed by (`subway register --sign`); a comma-separated list during a key rotation. Folders are trusted as the gateway\'s own files.' }),
+  setting({ env: 'HEARTBEAT_MS', key: 'heartbeatMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds between SSE heartbeat comments; 0 disables them.' }),
+  setting({ env: 'RETRY_MS', key: 'retryMs', parse: integer(1, 30_000), gateway: true, description: 'Milliseconds of the first `retry:` hint sent when the upstream cannot be reached; it doubles with each failure in a row (±20 % jitter, up to 30 s).' }),
+  setting({ env: 'TLS_CERT', key: 'tlsCert', parse: text, unset: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' }),
+  setting({ env: 'TLS_KEY', key: 'tlsKey', parse: text, unset: '(unset)', description: 'PEM private key file of `TLS_CERT`.' }),
+  setting({ env: 'TLS', key: 'tls', parse: oneOf(['self-signed', 'off'] as const), unset: '(unset: self-signed for the embedded example)', description: '`self-signed`: HTTP/2 over TLS with a development certificate for localhost, made once in `.dev-certs/` and reused. `off`: plain HTTP/1.1. Unset: `self-signed` when `UPSTREAM_URL` is unset and there is no `TLS_CERT`, otherwise TLS only with `TLS_CERT`/`TLS_KEY`.' }),
+  setting({ env: 'MAX_QUERY_STRING_BYTES', key: 'maxQueryStringBytes', parse: integer(256, 65_536), gateway: true, description: 'Longest query string served on `GET /graphql`, in bytes; longer gets 414 (send `POST` with a JSON body instead). Keep it under your CDN\'s URL limit (Cloudflare: 16 KiB).' }),
+  setting({ env: 'OPERATIONS_LIST', key: 'listOperations', parse: onOff, gateway: true, description: '`on` serves `GET /operations` (the registered operations, their ids, kinds and variable types); `off` answers 404.' }),
+  setting({ env: 'FORWARD_HEADERS', key: 'forwardHeaders', parse: headerList, unset: '(unset: none)', gateway: true, description: 'Comma-separated request headers passed upstream, e.g. `authorization,cookie`: in the `connection_init` payload as `{"headers":{...}}` and on the WebSocket upgrade request. Nothing else of the client request reaches the upstream.' }),
+  setting({ env: 'CORS_ORIGINS', key: 'corsOrigins', parse: origins, unset: '(unset: no cross-origin access)', gateway: true, description: 'Comma-separated origins (`https://app.example.com`) that may read streams cross-origin, with credentials; requests from other origins get 403. `*` allows any origin, never with credentials.' }),
+  setting({ env: 'MAX_SUBSCRIPTIONS', key: 'maxSubscriptions', parse: integer(1, 10_000_000), gateway: true, description: 'Most subscriptions (streams, each with its upstream socket) open at once; past it, 429 with `Retry-After`.' }),
+  setting({ env: 'MAX_SUBSCRIPTIONS_PER_CLIENT', key: 'maxSubscriptionsPerClient', parse: integer(0, 10_000_000), gateway: true, description: 'Most subscriptions one client address may hold; past it, 429 with `Retry-After`. 0 turns the per-client limit off.' }),
+  setting({ env: 'TRUST_PROXY_HEADER', key: 'trustProxyHeader', parse: headerName, unset: '(unset: peer address)', gateway: true, description: 'Header your proxy or CDN puts the client address in, e.g. `x-forwarded-for` (its last value is used) or `cf-connecting-ip`. Set it only when clients cannot reach subway directly.' }),
+  setting({ env: 'MAX_VARIABLES_BYTES', key: 'maxVariablesBytes', parse: integer(2, 1_048_576), gateway: true, description: 'Largest `variables` JSON accepted (GET or POST), in UTF-8 bytes; larger is a 413.' }),
+  setting({ env: 'MAX_QUEUED_EVENTS', key: 'maxQueuedEvents', parse: integer(1, 10_000_000), gateway: true, description: 'Events held for a client that does not read; one more ends its stream with a `SLOW_CONSUMER` error.' }),
+  setting({ env: 'MAX_QUEUED_BYTES', key: 'maxQueuedBytes', parse: integer(1024, 1_073_741_824), gateway: true, description: 'Bytes held for a client that does not read; past it, its stream ends with a `SLOW_CONSUMER` error.' }),
+  setting({ env: 'SHUTDOWN_GRACE_MS', key: 'shutdownGraceMs', parse: integer(0, 600_000), description: 'On `SIGTERM`/`SIGINT`, milliseconds streams get to flush their reconnection hint before connections are destroyed.' }),
+  setting({ env: 'LOG_STREAMS', key: 'logStreams', parse: boolean, description: 'One JSON line on stdout per stream start and end (operation, duration, events, bytes, end reason). `false` turns them off.' }),
+  setting({ env: 'LOG_VARIABLES', key: 'logVariables', parse: boolean, description: 'Include each stream\'s variables in its start line. Off by default: variables may hold personal data.' }),
+];
+
+/** The settings a Worker reads from its vars: the gateway's own (the rest are Node's, or read at build time). */
+export const WORKER_SETTINGS: readonly string[] = SETTINGS.filter((s) => s.gateway).map((s) => s.env);
+
+/** A setting's default value: `DEFAULTS`' entry for its key, else none (`undefined`, or `[]` for lists). */
+function defaultOf(s: Setting): unknown {
+  if (s.key in DEFAULTS) return DEFAULTS[s.key as keyof typeof DEFAULTS];
+  if (s.parse === sources) return sources(DEFAULTS.persistedOperations, s.env);
+  return s.parse === headerList || s.parse === origins || s.parse === publicKeys ? [] : undefined;
 }
 
-function optional(env: Record<string, string | undefined>, name: string): string | undefined {
-  const raw = env[name];
-  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+/** How the docs show a default. */
+function shownDefault(s: Setting): string {
+  if (s.unset !== undefined) return s.unset;
+  const value = defaultOf(s);
+  const shown = s.parse === onOff ? (value ? 'on' : 'off') : String(value);
+  return `\`${shown}\``;
+}
+
+/** Prints SETTINGS as the docs' Markdown table. */
+export function settingsTable(): string {
+  const rows = SETTINGS.map((s) => `| \`${s.env}\` | ${shownDefault(s)} | ${s.description} |`);
+  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+function read(settings: readonly Setting[], env: Record<string, string | undefined>): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  for (const s of settings) {
+    const raw = env[s.env]?.trim();
+    config[s.key] = raw === undefined || raw === '' ? defaultOf(s) : s.parse(raw, s.env);
+  }
+  return config;
 }
 
 /**
@@ -222,75 +279,18 @@ function optional(env: Record<string, string | undefined>, name: string): string
  * variable on a bad value.
  */
 export function readGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
-  const upstreamUrl = optional(env, 'UPSTREAM_URL');
-  if (upstreamUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(upstreamUrl);
-    } catch {
-      throw new ConfigError(`UPSTREAM_URL is not a URL: "${upstreamUrl}".`);
-    }
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-      throw new ConfigError(`UPSTREAM_URL must start with ws:// or wss:// (graphql-ws), got "${upstreamUrl}".`);
-    }
-  }
-  const upstreamProtocol = (optional(env, 'UPSTREAM_PROTOCOL') ?? 'auto') as UpstreamProtocol;
-  if (!UPSTREAM_PROTOCOLS.includes(upstreamProtocol)) {
-    const hint = (upstreamProtocol as string) === 'graphql-ws'
-      ? ' ("graphql-ws" names both the graphql-ws library, which speaks graphql-transport-ws, and the legacy subprotocol of subscriptions-transport-ws.)'
-      : '';
-    throw new ConfigError(`UPSTREAM_PROTOCOL must be one of ${UPSTREAM_PROTOCOLS.join(', ')}, got "${upstreamProtocol}".${hint}`);
-  }
-  return {
-    upstreamUrl,
-    upstreamProtocol,
-    upstreamConnectTimeoutMs: integer(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 0, 3_600_000),
-    upstreamAckTimeoutMs: integer(env, 'UPSTREAM_ACK_TIMEOUT_MS', 10_000, 0, 3_600_000),
-    upstreamKeepAliveMs: integer(env, 'UPSTREAM_KEEPALIVE_MS', 12_000, 0, 3_600_000),
-    upstreamPongTimeoutMs: integer(env, 'UPSTREAM_PONG_TIMEOUT_MS', 5000, 0, 3_600_000),
-    upstreamMaxMessageBytes: integer(env, 'UPSTREAM_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, 1024, 1024 ** 3),
-    heartbeatMs: integer(env, 'HEARTBEAT_MS', 15_000, 0, 3_600_000),
-    retryMs: integer(env, 'RETRY_MS', 2000, 1, 30_000),
-    maxQueryStringBytes: integer(env, 'MAX_QUERY_STRING_BYTES', 8192, 256, 65_536),
-    listOperations: onOff(env, 'OPERATIONS_LIST', true),
-    forwardHeaders: headerList(env, 'FORWARD_HEADERS'),
-    corsOrigins: origins(env),
-    maxSubscriptions: integer(env, 'MAX_SUBSCRIPTIONS', 10_000, 1, 10_000_000),
-    maxSubscriptionsPerClient: integer(env, 'MAX_SUBSCRIPTIONS_PER_CLIENT', 0, 0, 10_000_000),
-    trustProxyHeader: headerList(env, 'TRUST_PROXY_HEADER')[0],
-    maxVariablesBytes: integer(env, 'MAX_VARIABLES_BYTES', 65_536, 2, 1_048_576),
-    maxQueuedEvents: integer(env, 'MAX_QUEUED_EVENTS', 4096, 1, 10_000_000),
-    maxQueuedBytes: integer(env, 'MAX_QUEUED_BYTES', 1_048_576, 1024, 1_073_741_824),
-    operationSources: sources(env),
-    operationsPollMs: integer(env, 'PERSISTED_OPERATIONS_POLL_MS', 10_000, 50, 86_400_000),
-    operationsTimeoutMs: integer(env, 'PERSISTED_OPERATIONS_TIMEOUT_MS', 3000, 10, 600_000),
-    operationsPublicKeys: publicKeys(env),
-  };
+  return read(SETTINGS.filter((s) => s.gateway), env) as unknown as GatewayConfig;
 }
 
 /** Reads the Node server's configuration: the gateway's settings, then the server's own. */
 export function readConfig(env: Record<string, string | undefined>): ServerConfig {
-  const gateway = readGatewayConfig(env);
-  const tlsCert = optional(env, 'TLS_CERT');
-  const tlsKey = optional(env, 'TLS_KEY');
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    throw new ConfigError(`${tlsCert === undefined ? 'TLS_CERT' : 'TLS_KEY'} must be set too: TLS_CERT and TLS_KEY go together.`);
+  const config = read(SETTINGS, env) as unknown as ServerConfig;
+  config.persistedOperations = firstFolder(config.operationSources);
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError(`${config.tlsCert === undefined ? 'TLS_CERT' : 'TLS_KEY'} must be set too: TLS_CERT and TLS_KEY go together.`);
   }
-  const tls = optional(env, 'TLS');
-  if (tls !== undefined && tls !== 'self-signed' && tls !== 'off') throw new ConfigError(`TLS must be "self-signed" or "off", got "${tls}".`);
-  if (tls !== undefined && tlsCert !== undefined) throw new ConfigError(`TLS=${tls} conflicts with TLS_CERT: set one or the other.`);
-  return {
-    ...gateway,
-    port: integer(env, 'PORT', 4000, 0, 65_535),
-    host: optional(env, 'HOST') ?? '0.0.0.0',
-    persistedOperations: firstFolder(gateway.operationSources),
-    tlsCert,
-    tlsKey,
-    tls,
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 1000, 0, 600_000),
-    logStreams: boolean(env, 'LOG_STREAMS', true),
-    logVariables: boolean(env, 'LOG_VARIABLES', false),
-  };
+  if (config.tls !== undefined && config.tlsCert !== undefined) throw new ConfigError(`TLS=${config.tls} conflicts with TLS_CERT: set one or the other.`);
+  return config;
 }
 
 /**

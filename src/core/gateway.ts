@@ -22,6 +22,7 @@ import { checkVariables } from './operations/variables.ts';
 import { createEventStream, defaultTimers, type EndReason, type Timers } from './sse/stream.ts';
 import { createUpstreamHealth, type RetryPolicy } from './upstream/health.ts';
 import { subscribeUpstream, type UpstreamOptions } from './upstream/subscribe.ts';
+import { DEFAULTS } from './defaults.ts';
 
 /** The upstream side as the gateway sees it. */
 export interface GatewayUpstreamOptions extends UpstreamOptions {
@@ -183,9 +184,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   // One protocol memory per gateway, kept across the per-request copies of the options.
   const upstream: GatewayUpstreamOptions = { ...options.upstream, protocolMemory: options.upstream.protocolMemory ?? new Map() };
   let registry = options.registry;
-  const maxBodyBytes = options.maxBodyBytes ?? 102_400;
-  const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const path = options.path ?? '/graphql';
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
+  const heartbeatMs = options.heartbeatMs ?? DEFAULTS.heartbeatMs;
+  const path = options.path ?? DEFAULTS.path;
   const timers = options.timers ?? defaultTimers;
   const now = options.now ?? Date.now;
   const onInternalError = options.onInternalError ?? ((err: unknown) => console.error('[subway] internal error', err));
@@ -338,7 +339,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.all(path, () => {
     throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Only GET and POST are served on ${path}.`, { headers: { allow: 'GET, POST' } });
   });
-  if (options.listOperations ?? true) app.get('/operations', (c) => c.json(describeOperations(registry)));
+  if (options.listOperations ?? DEFAULTS.listOperations) app.get('/operations', (c) => c.json(describeOperations(registry)));
   app.get('/healthz', (c) => c.json({ status: disposed ? 'shutting-down' : 'ok' }, disposed ? 503 : 200));
   app.get('/readyz', (c) => {
     // Not ready while stopping, or while full (a load balancer should send new clients elsewhere).

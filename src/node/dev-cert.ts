@@ -8,6 +8,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
+import { DEFAULTS } from '../core/defaults.ts';
 
 export interface DevCertificate {
   cert: string;
@@ -37,7 +38,7 @@ async function reuse(certPath: string, keyPath: string, now: number): Promise<{ 
  * Reads the certificate in `dir`, or makes one for localhost, 127.0.0.1 and ::1.
  * @param dir folder of the PEM files, created if missing. @default ".dev-certs"
  */
-export async function devCertificate(dir = '.dev-certs', now = Date.now()): Promise<DevCertificate> {
+export async function devCertificate(dir: string = DEFAULTS.devCertDir, now = Date.now()): Promise<DevCertificate> {
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   const found = await reuse(certPath, keyPath, now);

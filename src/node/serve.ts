@@ -10,6 +10,7 @@ import { createServerAdapter, handleErrorFromRequestHandler, sendNodeResponse } 
 import WebSocket from 'ws';
 import type { Gateway, RequestContext } from '../core/gateway.ts';
 import { directWriterOf } from '../core/sse/stream.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 
 /**
  * The `ws` client with per-message deflate off: every upstream socket would
@@ -125,7 +126,16 @@ function sendResponse(response: Response, req: NodeRequest, res: NodeResponse): 
   return undefined;
 }
 
-export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
+/** A request listener for `http.createServer`, `http2.createServer` or `http2.createSecureServer` (with `allowHTTP1`). */
+export type NodeListener = (req: NodeRequest, res: NodeResponse) => void;
+
+/**
+ * The gateway as a Node request listener, for an `http` or `http2` server of
+ * your own (`serveNode` uses it too). It aborts a stream when its client goes
+ * away, over HTTP/2 as well, and writes event streams straight to the socket.
+ * Closing the server is yours: `gateway.dispose()` ends the streams.
+ */
+export function createNodeListener(gateway: Gateway): NodeListener {
   // Native Request/Response, so a Response's ReadableStream body is streamed as it is.
   const adapter = createServerAdapter<RequestContext>((request, context) => gateway.fetch(request, context), {
     fetchAPI: { Request, Response, Headers, ReadableStream, URL, URLSearchParams, fetch } as never,
@@ -134,7 +144,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   // 'finish', and Node's HTTP/2 compatibility layer emits 'finish' when the
   // client resets the stream: an EventSource closed over HTTP/2 would never
   // abort the request. Our own signal, tied to 'close', always does.
-  const listener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  return (req, res) => {
     const controller = new AbortController();
     res.once('close', () => controller.abort());
     const context = { signal: controller.signal, clientAddress: req.socket.remoteAddress };
@@ -145,6 +155,10 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
       .then((response) => sendResponse(response, req, res))
       .catch((err: unknown) => console.error('[subway] could not send a response', err));
   };
+}
+
+export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
+  const listener = createNodeListener(gateway);
   const server = options.tls
     ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener)
     : http.createServer(listener);
@@ -157,7 +171,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => {
+    server.listen(options.port ?? DEFAULTS.port, options.host ?? DEFAULTS.host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -175,7 +189,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
       const force = setTimeout(() => {
         for (const s of sessions) s.destroy();
         if (server instanceof http.Server) server.closeAllConnections();
-      }, options.shutdownGraceMs ?? 1000);
+      }, options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
       await closed;
       clearTimeout(force);
     })());

@@ -74,7 +74,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const instrumentation = combineInstrumentation(
     metrics.instrumentation,
-    createJsonLog({ write: log, streams: config.logStreams, logVariables: config.logVariables }),
+    createJsonLog({ write: log, logStreams: config.logStreams, logVariables: config.logVariables }),
   );
   let gateway: Gateway | undefined;
   let registry: Registry | undefined;

@@ -1,5 +1,6 @@
 /**
- * `npm run register -- (--upstream <ws url> | --schema <file.graphql>) [options]`
+ * `subway register (--upstream <ws url> | --schema <file.graphql>) [options]`
+ * (`npm run register -- …` in this repository).
  *
  * Validates every operation in the persisted-operations folder against the
  * upstream's schema and writes the files the gateway loads, the bundle
@@ -24,12 +25,42 @@ import { NodeWebSocket } from '../node/serve.ts';
 import { introspectOverWebSocket } from './introspect.ts';
 import { firstFolder, parseSourceList } from '../core/operations/source-list.ts';
 
-const USAGE = `usage: npm run register -- (--upstream <ws(s) url> | --schema <file.graphql>) [--dir <folder>]
+const USAGE = `usage: subway register (--upstream <ws(s) url> | --schema <file.graphql>) [--dir <folder>]
          [--import <file> ... [--allow-custom-ids]] [--emit-map] [--check | --watch]
          [--sign <private key file>] [--publish-kv <namespace id or binding>[/<key>] [--local [--persist-to <dir>]]]
-       npm run register -- --generate-key <private key file>`;
+       subway register --generate-key <private key file>`;
 
-const OPTIONS = {
+/** \`subway register --help\`: every option of OPTIONS, each on its line (a test checks that none is missing). */
+export const REGISTER_HELP = `${USAGE}
+
+Validates every .graphql file of the folder (one named operation per file)
+against the upstream's schema and writes, into the folder, what the gateway
+loads and what clients are typed by: persisted-query-manifest.json, subway.json,
+operations.ts and subway-bundle.json (the bundle a gateway can load from a URL
+or Workers KV). Commit them.
+
+  --upstream <url>      introspect the schema over graphql-ws (either protocol), ws:// or wss://
+  --schema <file>       read the schema from an SDL file instead
+  --dir <folder>        the operations folder (PERSISTED_OPERATIONS; default persisted-operations)
+  --import <file>       add the operations of another tool's file (Apollo manifest, {id: text} map,
+                        Relay query map); repeatable
+  --allow-custom-ids    with --import: keep ids that are not a hash of their text, as aliases
+  --emit-map            also write persisted-documents.json ({"<sha256>": "<text>"})
+  --check               CI: exit 1 when the files are stale or an operation no longer validates; write nothing
+  --watch               register again on every change to a .graphql file
+  --sign <file>         sign subway-bundle.json with this Ed25519 private key (PKCS#8 PEM)
+  --publish-kv <ns>[/<key>]
+                        then write subway-bundle.json to a Workers KV namespace (its id, or a binding
+                        of ./wrangler.toml) with wrangler, under <key> (default subway-bundle.json)
+  --local               with --publish-kv: wrangler dev's local KV instead of Cloudflare's
+  --persist-to <dir>    with --local: where that local KV lives (wrangler's --persist-to)
+  --generate-key <file> make an Ed25519 signing key: <file> (private) and <file>.pub; prints the
+                        PERSISTED_OPERATIONS_PUBLIC_KEY value for the gateways
+  -h, --help            this help
+
+See docs/operations.md and docs/operation-sources.md.`;
+
+export const OPTIONS = {
   upstream: { type: 'string' },
   schema: { type: 'string' },
   dir: { type: 'string' },
@@ -43,6 +74,7 @@ const OPTIONS = {
   'publish-kv': { type: 'string' },
   local: { type: 'boolean' },
   'persist-to': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 interface Run {
@@ -142,7 +174,7 @@ async function generateKey(file: string): Promise<number> {
     return 1;
   }
   console.log(`Wrote a new Ed25519 signing key (key id ${pair.keyId}):
-  ${file}      private, PKCS#8 PEM: keep it secret (a CI secret); sign with \`register --sign ${file}\`
+  ${file}      private, PKCS#8 PEM: keep it secret (a CI secret); sign with \`subway register --sign ${file}\`
   ${file}.pub  public, SPKI PEM
 Set on every gateway that reads the bundles this key signs:
   PERSISTED_OPERATIONS_PUBLIC_KEY=${pair.publicBase64}`);
@@ -203,6 +235,10 @@ export async function runRegister(argv: string[], env: Record<string, string | u
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (values.help) {
+    console.log(REGISTER_HELP);
+    return 0;
   }
   if (values['generate-key'] !== undefined) {
     if (Object.keys(values).length > 1) {

@@ -50,7 +50,7 @@ export function createWorkerSources(
   }
   if (!sources.some((s) => s.polled)) return undefined;
   // The same JSON lines as Node's log, on the Worker's console (`wrangler tail`, Workers Logs).
-  const log = createJsonLog({ write: (line) => console.log(line), streams: false });
+  const log = createJsonLog({ write: (line) => console.log(line), logStreams: false });
   return createLiveOperations({
     sources,
     fallback: bundled,

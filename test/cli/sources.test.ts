@@ -25,7 +25,7 @@ describe('npm start with a bundle URL', () => {
     const cdn = await startBundleServer(await readFile(join(app, 'subway-bundle.json'), 'utf8'), { tls: certificate });
     const ca = join(await tempFolder({ 'ca.pem': certificate.cert }), 'ca.pem');
 
-    const server = runCli('src/cli/start.ts', [], {
+    const server = runCli('src/cli/subway.ts', ['start'], {
       HOST: '127.0.0.1',
       PORT: '0',
       TLS: 'off',

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../fixtures/cli.ts';
 import { connectHttp2, openSse, openSseHttp2 } from '../fixtures/sse.ts';
 
-const start = (env: Record<string, string>) => runCli('src/cli/start.ts', [], { HOST: '127.0.0.1', ...env });
+const start = (env: Record<string, string>) => runCli('src/cli/subway.ts', ['start'], { HOST: '127.0.0.1', ...env });
 
 describe('npm start', () => {
   it('serves the example with no configuration, and prints a curl line that shows events', async () => {

@@ -65,7 +65,7 @@ describe('configuration', () => {
     [{ UPSTREAM_PROTOCOL: 'legacy' }, 'UPSTREAM_PROTOCOL must be one of auto, graphql-transport-ws, subscriptions-transport-ws, got "legacy".'],
     [{ UPSTREAM_MAX_MESSAGE_BYTES: '10' }, 'UPSTREAM_MAX_MESSAGE_BYTES must be between 1024 and 1073741824, got 10.'],
     [{ TLS_CERT: 'cert.pem' }, 'TLS_KEY must be set too: TLS_CERT and TLS_KEY go together.'],
-    [{ TLS: 'yes' }, 'TLS must be "self-signed" or "off", got "yes".'],
+    [{ TLS: 'yes' }, 'TLS must be one of self-signed, off, got "yes".'],
     [{ TLS: 'self-signed', TLS_CERT: 'c.pem', TLS_KEY: 'k.pem' }, 'TLS=self-signed conflicts with TLS_CERT: set one or the other.'],
     [{ MAX_QUERY_STRING_BYTES: '100' }, 'MAX_QUERY_STRING_BYTES must be between 256 and 65536, got 100.'],
     [{ OPERATIONS_LIST: 'maybe' }, 'OPERATIONS_LIST must be on or off, got "maybe".'],
@@ -90,18 +90,18 @@ describe('configuration', () => {
     expect(readConfig({ PERSISTED_OPERATIONS: 'https://cdn.test/b.json,ops' }).persistedOperations).toBe('ops');
   });
 
-  it('reads the same gateway settings for a Worker as for Node, and documents them in the Workers section', async () => {
+  it('reads the same gateway settings for a Worker as for Node, and documents them in docs/workers.md', async () => {
     const env = { UPSTREAM_URL: 'wss://a.example/graphql', UPSTREAM_PROTOCOL: 'subscriptions-transport-ws', UPSTREAM_MAX_MESSAGE_BYTES: '2048', MAX_QUERY_STRING_BYTES: '300', OPERATIONS_LIST: 'off', PORT: '1' };
     const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, ...gateway } = readConfig(env);
     expect(readGatewayConfig(env)).toEqual(gateway);
     expect(Object.keys(gateway)).toHaveLength(WORKER_SETTINGS.length);
-    const readme = await readFile('README.md', 'utf8');
-    const workers = readme.slice(readme.indexOf('## Cloudflare Workers'), readme.indexOf('### Deploying, step by step'));
+    const doc = await readFile('docs/workers.md', 'utf8');
+    const workers = doc.slice(0, doc.indexOf('## Deploying, step by step'));
     for (const name of WORKER_SETTINGS) expect(workers).toContain(`\`${name}\``);
   });
 
-  it('is documented in the README by the generated table', async () => {
-    const readme = await readFile('README.md', 'utf8');
-    expect(readme).toContain(settingsTable());
+  it('is documented in docs/configuration.md by the generated table', async () => {
+    const doc = await readFile('docs/configuration.md', 'utf8');
+    expect(doc).toContain(settingsTable());
   });
 });

@@ -17,7 +17,7 @@ function build(outdir: string, env: Record<string, string>, command = 'build'): 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['src/cli/worker.ts', command, ...(command === 'build' ? [outdir] : [])],
+      ['src/cli/subway.ts', 'worker', command, ...(command === 'build' ? [outdir] : [])],
       { env: { ...process.env, ...env, WRANGLER_SEND_METRICS: 'false' }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
@@ -69,6 +69,6 @@ describe('the Worker bundle', () => {
   it('refuses to deploy a Worker with no UPSTREAM_URL, before calling wrangler', async () => {
     const result = await build('', { UPSTREAM_URL: '' }, 'deploy');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('subway: UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or run `UPSTREAM_URL=wss://… npm run deploy`.\n');
+    expect(result.stderr).toBe('subway: UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or in the environment (`UPSTREAM_URL=wss://… subway worker deploy`).\n');
   });
 });

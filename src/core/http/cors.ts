@@ -8,6 +8,7 @@
  * echo arbitrary request headers.
  */
 import { SubwayError } from '../errors.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export interface CorsOptions {
   /**
@@ -47,7 +48,7 @@ export function createCors(options: CorsOptions = {}): Cors {
     // Browsers never let pages set a cookie header; listing it would mislead.
     .filter((h) => h !== 'cookie')
     .join(', ');
-  const maxAge = String(options.maxAgeS ?? 600);
+  const maxAge = String(options.maxAgeS ?? DEFAULTS.corsMaxAgeS);
 
   const crossOrigin = (request: Request): string | undefined => {
     const origin = request.headers.get('origin');

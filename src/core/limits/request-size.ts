@@ -3,6 +3,7 @@
  * the GET query string (414) and the variables (413), on GET and POST alike.
  */
 import { SubwayError } from '../errors.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export interface RequestSizeLimits {
   /**
@@ -21,7 +22,7 @@ const encoder = new TextEncoder();
 
 /** Throws `URI_TOO_LONG` (414) when the URL's query string is over the limit. */
 export function checkQueryString(url: string, limits: RequestSizeLimits): void {
-  const max = limits.maxQueryStringBytes ?? 8192;
+  const max = limits.maxQueryStringBytes ?? DEFAULTS.maxQueryStringBytes;
   const q = url.indexOf('?');
   // A URL's query is percent-encoded ASCII: its length is its size in bytes.
   const length = q < 0 ? 0 : url.length - q - 1;
@@ -35,7 +36,7 @@ export function checkQueryString(url: string, limits: RequestSizeLimits): void {
 /** Throws `VARIABLES_TOO_LARGE` (413) when the raw variables JSON is over the limit. */
 export function checkVariablesSize(raw: string | null | undefined, limits: RequestSizeLimits): void {
   if (!raw) return;
-  const max = limits.maxVariablesBytes ?? 65_536;
+  const max = limits.maxVariablesBytes ?? DEFAULTS.maxVariablesBytes;
   // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
   if (raw.length * 3 <= max) return;
   const bytes = encoder.encode(raw).byteLength;

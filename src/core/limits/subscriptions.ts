@@ -3,6 +3,7 @@
  * either limit with a 429 and `Retry-After`, before any upstream connection.
  */
 import { SubwayError } from '../errors.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export interface SubscriptionLimitOptions {
   /**
@@ -34,9 +35,9 @@ export interface SubscriptionLimits {
 }
 
 export function createSubscriptionLimits(options: SubscriptionLimitOptions = {}): SubscriptionLimits {
-  const max = options.maxSubscriptions ?? 10_000;
-  const perClient = options.maxSubscriptionsPerClient ?? 0;
-  const headers = { 'retry-after': String(options.limitRetryAfterS ?? 5) };
+  const max = options.maxSubscriptions ?? DEFAULTS.maxSubscriptions;
+  const perClient = options.maxSubscriptionsPerClient ?? DEFAULTS.maxSubscriptionsPerClient;
+  const headers = { 'retry-after': String(options.limitRetryAfterS ?? DEFAULTS.limitRetryAfterS) };
   const byClient = new Map<string, number>();
   let open = 0;
   return {

@@ -5,16 +5,17 @@
  * line, since headers are never logged (and URLs are shown without their
  * query string).
  */
+import { DEFAULTS } from '../defaults.ts';
 import type { Instrumentation } from './instrumentation.ts';
 
 export interface JsonLogOptions {
   /** Where each line goes (without its newline). */
   write(line: string): void;
   /**
-   * Log each stream's start and end. The operation sources' lines are written either way.
+   * Log each stream's start and end (`LOG_STREAMS`). The operation sources' lines are written either way.
    * @default true
    */
-  streams?: boolean;
+  logStreams?: boolean;
   /**
    * Log each stream's variables on its start line. They may hold personal data or secrets.
    * @default false
@@ -34,7 +35,7 @@ export function createJsonLog(options: JsonLogOptions): Instrumentation {
       if (event.outcome === 'failed') line({ level: 'warn', msg: 'operations source failed', source: event.source, reason: event.reason, error: event.error, total: event.total });
     },
   };
-  if (options.streams === false) return sources;
+  if (!(options.logStreams ?? DEFAULTS.logStreams)) return sources;
   return {
     ...sources,
     onStreamStart({ id, operation, client, variables }) {

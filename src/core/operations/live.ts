@@ -16,6 +16,7 @@
  * see the new list from the moment of the swap; open streams hold their
  * operation and never notice.
  */
+import { DEFAULTS } from '../defaults.ts';
 import type { OperationSourceEvent } from '../observability/instrumentation.ts';
 import { mergeRegistries, type RegistryPart } from './merge.ts';
 import type { Registry } from './registry.ts';
@@ -100,8 +101,8 @@ export interface LiveOperations extends Disposable {
 
 export function createLiveOperations(options: LiveOperationsOptions): LiveOperations {
   const { sources } = options;
-  const pollMs = options.pollMs ?? 10_000;
-  const timeoutMs = options.timeoutMs ?? 3000;
+  const pollMs = options.pollMs ?? DEFAULTS.operationsPollMs;
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.operationsTimeoutMs;
   const timers: TimeoutTimers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
   const now = options.now ?? Date.now;
   const polled = sources.filter((s) => s.polled);

@@ -17,6 +17,7 @@ import {
 import { SubwayError } from '../errors.ts';
 import { bareHash } from './aliases.ts';
 import type { OperationBundle, OperationType } from './manifest.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export interface RegisteredOperation {
   /** SHA-256 hex of the exact document bytes. */
@@ -78,7 +79,7 @@ function buildInputSchema(sdl: string, assumeValid: boolean): GraphQLSchema {
 }
 
 export function createRegistry(bundle: OperationBundle, options: RegistryOptions = {}): Registry {
-  const inputSchema = buildInputSchema(bundle.companion.inputSchema, options.assumeValidInputSchema ?? false);
+  const inputSchema = buildInputSchema(bundle.companion.inputSchema, options.assumeValidInputSchema ?? DEFAULTS.assumeValidInputSchema);
   const byId = new Map<string, RegisteredOperation>();
   const byName = new Map<string, RegisteredOperation>();
   for (const entry of bundle.manifest.operations) {

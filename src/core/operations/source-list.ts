@@ -7,6 +7,7 @@
  * - `kv:<BINDING>` or `kv:<BINDING>/<key>` (Workers): a bundle in a KV
  *   namespace, read through its binding; the key defaults to `subway-bundle.json`.
  */
+import { DEFAULTS } from '../defaults.ts';
 import { BUNDLE_FILE } from './bundle.ts';
 
 export type SourceSpec =
@@ -14,7 +15,7 @@ export type SourceSpec =
   | { readonly kind: 'url'; readonly url: string }
   | { readonly kind: 'kv'; readonly binding: string; readonly key: string };
 
-export const DEFAULT_SOURCE: SourceSpec = { kind: 'folder', path: 'persisted-operations' };
+export const DEFAULT_SOURCE: SourceSpec = { kind: 'folder', path: DEFAULTS.persistedOperations };
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 const BINDING = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -56,5 +57,5 @@ export function parseSourceList(text: string | undefined): SourceSpec[] | string
 /** The first folder of the list (what `register` and a Worker's build use), or the default folder. */
 export function firstFolder(specs: readonly SourceSpec[]): string {
   for (const spec of specs) if (spec.kind === 'folder') return spec.path;
-  return (DEFAULT_SOURCE as { path: string }).path;
+  return DEFAULTS.persistedOperations;
 }

@@ -4,6 +4,7 @@
  * bound; validated whole. The fetch function is injected (Node's and
  * workerd's are the same Web `fetch`).
  */
+import { DEFAULTS } from '../defaults.ts';
 import { SubwayError } from '../errors.ts';
 import type { BundleVerifier } from './signature.ts';
 import { displayUrl, sourceFailure, type OperationSource, type SourceVersion } from './source.ts';
@@ -63,7 +64,7 @@ function fetchProblem(err: unknown): string {
 export function createUrlSource(url: string, options: UrlSourceOptions): OperationSource {
   const name = displayUrl(url);
   const doFetch = options.fetch ?? globalThis.fetch;
-  const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+  const maxBytes = options.maxBytes ?? DEFAULTS.maxBundleBytes;
   return {
     name,
     polled: true,

@@ -19,6 +19,7 @@
  * "no pull yet", and its `drain` for the next pull.
  */
 import { COMMENT, COMMENT_TEXT, COMPLETE_TEXT, encodeFrame, nextFrameText, retryFrameText } from './encode.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 /** Timer functions, injected so tests and runtimes can supply their own clock. */
 export interface Timers {
@@ -139,8 +140,8 @@ function concat(chunks: readonly Chunk[], length: number): Chunk {
  * exactly once when the stream ends for any reason.
  */
 export function createEventStream(options: EventStreamOptions, start: (sink: EventSink) => () => void): ReadableStream<Uint8Array> {
-  const maxEvents = options.maxQueuedEvents ?? 4096;
-  const maxBytes = options.maxQueuedBytes ?? 1_048_576;
+  const maxEvents = options.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents;
+  const maxBytes = options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes;
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let finished = false;
   let closeWhenDrained = false;

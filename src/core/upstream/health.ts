@@ -10,6 +10,8 @@
  * back) start the next round. Counting each stream as a failure instead would
  * tell most clients of one short outage to wait the maximum.
  */
+import { DEFAULTS } from '../defaults.ts';
+
 export interface RetryPolicy {
   /**
    * The first reconnection delay sent to clients after an upstream failure, in milliseconds.
@@ -34,8 +36,8 @@ export interface UpstreamHealth {
 }
 
 export function createUpstreamHealth(policy: RetryPolicy = {}, random: () => number = Math.random): UpstreamHealth {
-  const base = policy.retryMs ?? 2000;
-  const max = policy.maxRetryMs ?? 30_000;
+  const base = policy.retryMs ?? DEFAULTS.retryMs;
+  const max = policy.maxRetryMs ?? DEFAULTS.maxRetryMs;
   const now = policy.now ?? Date.now;
   let rounds = 0;
   let roundAt = 0;

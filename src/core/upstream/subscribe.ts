@@ -28,6 +28,7 @@ import {
   type WebSocketLike,
 } from './socket.ts';
 import { runTransportWs } from './transport-ws.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export type { UpstreamEnd } from './socket.ts';
 
@@ -108,8 +109,6 @@ export interface UpstreamOptions {
   onInternalError?: (err: unknown) => void;
 }
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-
 export interface UpstreamHandlers {
   /** Called once the upstream acknowledged the connection. */
   onConnected?(): void;
@@ -156,7 +155,7 @@ const PROTOCOL_REJECTED = new Set([1002, 4406]);
 const other = (protocol: string) => (protocol === TRANSPORT_WS ? LEGACY_WS : TRANSPORT_WS);
 
 function offerFor(options: UpstreamOptions): string[] {
-  switch (options.protocol ?? 'auto') {
+  switch (options.protocol ?? DEFAULTS.upstreamProtocol) {
     case 'graphql-transport-ws':
       return [TRANSPORT_WS];
     case 'subscriptions-transport-ws':
@@ -171,12 +170,12 @@ function offerFor(options: UpstreamOptions): string[] {
 export function subscribeUpstream(options: UpstreamOptions, request: SubscribePayload, handlers: UpstreamHandlers): UpstreamSubscription {
   const Impl = options.webSocketImpl as WebSocketConstructor;
   const timers = options.timers ?? defaultTimers;
-  const auto = (options.protocol ?? 'auto') === 'auto';
-  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-  const ackTimeoutMs = options.connectionAckWaitTimeoutMs ?? 10_000;
-  const keepAliveMs = options.keepAliveMs ?? 12_000;
-  const pongTimeoutMs = options.pongTimeoutMs ?? 5000;
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const auto = (options.protocol ?? DEFAULTS.upstreamProtocol) === 'auto';
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.upstreamConnectTimeoutMs;
+  const ackTimeoutMs = options.connectionAckWaitTimeoutMs ?? DEFAULTS.upstreamAckTimeoutMs;
+  const keepAliveMs = options.keepAliveMs ?? DEFAULTS.upstreamKeepAliveMs;
+  const pongTimeoutMs = options.pongTimeoutMs ?? DEFAULTS.upstreamPongTimeoutMs;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULTS.upstreamMaxMessageBytes;
   const onInternalError = options.onInternalError ?? ((err: unknown) => console.error('[subway] upstream client error', err));
   const { connectionParams, ...payload } = request;
 

@@ -5,9 +5,10 @@
  * swaps; a bad or half-written set keeps the last good list). Node-only (fs.watch).
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { DEFAULTS } from '../../core/defaults.ts';
 import { COMPANION_FILE, MANIFEST_FILE } from '../../core/operations/manifest.ts';
 
-export interface WatchOptions {
+export interface ReloadOptions {
   /** Called once the generated files changed and settled. */
   onChange(): void;
   /** Called when watching fails. */
@@ -23,8 +24,8 @@ export interface OperationsWatcher extends Disposable {
   close(): void;
 }
 
-export function watchOperations(dir: string, options: WatchOptions): OperationsWatcher {
-  const settleMs = options.settleMs ?? 100;
+export function watchOperations(dir: string, options: ReloadOptions): OperationsWatcher {
+  const settleMs = options.settleMs ?? DEFAULTS.reloadSettleMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const watcher: FSWatcher = watch(dir, (_, name) => {
     if (name !== null && name !== MANIFEST_FILE && name !== COMPANION_FILE) return;

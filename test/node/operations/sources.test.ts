@@ -167,7 +167,7 @@ describe('operation sources on Node', () => {
       `No operation source yields a good list: http://127.0.0.1:${a}/web.json: cannot fetch (ECONNREFUSED); http://127.0.0.1:${b}/admin.json?…: cannot fetch (ECONNREFUSED)`,
     );
     // As `npm start` says it: one line naming the source, exit code 1.
-    const cli = runCli('src/cli/start.ts', [], { PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: upstream.url, PERSISTED_OPERATIONS: `http://127.0.0.1:${a}/bundle.json` });
+    const cli = runCli('src/cli/subway.ts', ['start'], { PORT: '0', HOST: '127.0.0.1', UPSTREAM_URL: upstream.url, PERSISTED_OPERATIONS: `http://127.0.0.1:${a}/bundle.json` });
     expect(await cli.exited).toBe(1);
     expect(cli.stderr).toBe(`subway: http://127.0.0.1:${a}/bundle.json: cannot fetch (ECONNREFUSED)\n`);
   });

@@ -1,0 +1,54 @@
+/**
+ * Every default of subway, stated once. The options' code (`?? DEFAULTS.x`),
+ * the settings parser and the generated configuration docs (src/core/config.ts)
+ * read them from here; each option's TSDoc `@default` repeats the value for
+ * readers, and test/core/defaults.test.ts checks that it says the same.
+ *
+ * Units are in the names: `…Ms` milliseconds, `…S` seconds, `…Bytes` bytes.
+ */
+export const DEFAULTS = {
+  // The upstream connection.
+  upstreamProtocol: 'auto',
+  upstreamConnectTimeoutMs: 10_000,
+  upstreamAckTimeoutMs: 10_000,
+  upstreamKeepAliveMs: 12_000,
+  upstreamPongTimeoutMs: 5000,
+  upstreamMaxMessageBytes: 16 * 1024 * 1024,
+  // Reconnection hints after an upstream failure.
+  retryMs: 2000,
+  maxRetryMs: 30_000,
+  // Requests.
+  path: '/graphql',
+  maxBodyBytes: 102_400,
+  maxQueryStringBytes: 8192,
+  maxVariablesBytes: 65_536,
+  listOperations: true,
+  corsMaxAgeS: 600,
+  // Streams.
+  heartbeatMs: 15_000,
+  maxQueuedEvents: 4096,
+  maxQueuedBytes: 1_048_576,
+  // Limits.
+  maxSubscriptions: 10_000,
+  maxSubscriptionsPerClient: 0,
+  limitRetryAfterS: 5,
+  // The Node server.
+  port: 4000,
+  host: '0.0.0.0',
+  persistedOperations: 'persisted-operations',
+  shutdownGraceMs: 1000,
+  logStreams: true,
+  logVariables: false,
+  devCertDir: '.dev-certs',
+  /** Quiet time after a change to the operations folder before it is reloaded. */
+  reloadSettleMs: 100,
+  // The registry.
+  assumeValidInputSchema: false,
+  // Operation sources (PERSISTED_OPERATIONS: folders, bundle URLs, KV).
+  operationsPollMs: 10_000,
+  operationsTimeoutMs: 3000,
+  /** Largest operations bundle read from a URL. */
+  maxBundleBytes: 16 * 1024 * 1024,
+} as const;
+
+export type Defaults = typeof DEFAULTS;
