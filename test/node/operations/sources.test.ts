@@ -5,6 +5,8 @@
  * lines and requests, not on time.
  */
 import { EventEmitter } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../../src/core/config.ts';
 import { formatJson } from '../../../src/core/operations/manifest.ts';
@@ -14,6 +16,7 @@ import { startBundleServer } from '../../fixtures/bundle-server.ts';
 import { runCli } from '../../fixtures/cli.ts';
 import { registeredFolder } from '../../fixtures/gateway.ts';
 import { leftover } from '../../fixtures/leftovers.ts';
+import { register, tempFolder, testSchemaFile } from '../../fixtures/register.ts';
 import { freePort } from '../../fixtures/ports.ts';
 import { openSse, query } from '../../fixtures/sse.ts';
 import { startUpstream, type TestUpstream } from '../../fixtures/upstream.ts';
@@ -143,6 +146,30 @@ describe('operation sources on Node', () => {
     cdn.failWith(undefined);
     expect(await nextLine({ msg: 'operations loaded' })).toMatchObject({ source: cdn.url, operations: 1, total: 2 });
     expect(server.registry.operations.map((o) => o.name).sort()).toEqual(['Hello', 'Ticks']);
+  });
+
+  it('reloads a folder by the same rules: a bad write is one log line and one count, a conflict with another source is refused naming both', async () => {
+    const upstream = await startUpstream();
+    const schema = await testSchemaFile();
+    const folder = await tempFolder({ 'Hello.graphql': Hello });
+    expect((await register(['--schema', schema, '--dir', folder])).code).toBe(0);
+    const cdn = await startBundleServer(await bundleText({ Ticks }));
+    const { server, nextLine } = await start(upstream, { PERSISTED_OPERATIONS: `${folder},${cdn.url}`, PERSISTED_OPERATIONS_POLL_MS: '3600000' });
+    const good = server.registry;
+
+    await writeFile(join(folder, 'persisted-query-manifest.json'), '{ not json');
+    expect(await nextLine({ msg: 'operations source failed' })).toMatchObject({ level: 'warn', source: folder, reason: 'invalid', error: expect.stringContaining('persisted-query-manifest.json is not valid JSON') });
+    expect(server.registry).toBe(good);
+    expect(await (await hello(server)).text()).toBe(HELLO_BODY);
+    expect(await metric(server, 'subway_operation_source_failures_total', { source: folder, reason: 'invalid' })).toBeGreaterThanOrEqual(1);
+
+    // The folder's app registers a Ticks of its own: the URL's app has another.
+    await writeFile(join(folder, 'Ticks.graphql'), 'subscription Ticks($symbol: String!) { ticks(symbol: $symbol) { price } }\n');
+    expect((await register(['--schema', schema, '--dir', folder])).code).toBe(0);
+    const conflict = await nextLine({ msg: 'operations source failed', reason: 'conflict' });
+    expect(conflict.error).toMatch(new RegExp(`^"Ticks" means different operations in ${folder} \\(Ticks, [0-9a-f]{12}…\\) and ${cdn.url} \\(Ticks, [0-9a-f]{12}…\\)$`));
+    expect(server.registry.resolve('Ticks')!.body).toBe(Ticks);
+    expect(await metric(server, 'subway_operation_source_up', { source: folder })).toBe(0);
   });
 
   it('merges two apps\' bundles; refuses to start on a conflict, naming both', async () => {
