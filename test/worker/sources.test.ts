@@ -37,7 +37,7 @@ describe('operation sources on workerd', () => {
     const bundled = await registeredFolder({ Hello });
     const worker = await startWorker(bundled, {
       UPSTREAM_URL: upstream.url,
-      HEARTBEAT_MS: '1000',
+      HEARTBEAT_MS: '0',
       PERSISTED_OPERATIONS: cdn.url,
       PERSISTED_OPERATIONS_POLL_MS: String(POLL_MS),
       PERSISTED_OPERATIONS_PUBLIC_KEY: key.publicBase64,
@@ -146,12 +146,6 @@ describe('operation sources on workerd', () => {
     await aPollLater();
     const greetings = await openSse(op('Greetings', { count: 1 }));
     expect(await greetings.done()).toBe(':\n\nevent: next\ndata: {"data":{"greetings":"hi 0"}}\n\nevent: complete\ndata:\n\n');
-  });
-
-  it('answers 500 and logs the fix when PERSISTED_OPERATIONS names a KV binding the Worker lacks', async () => {
-    const worker = await startWorker(await registeredFolder({ Hello }), { UPSTREAM_URL: 'ws://127.0.0.1:9/graphql', PERSISTED_OPERATIONS: 'kv:MISSING' });
-    const res = await fetch(`${worker.url}/graphql?id=Hello`, { headers: { accept: 'text/event-stream' } });
-    expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({ errors: [{ message: 'The gateway is misconfigured.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-  });
+    // Two runs of wrangler (a process, and a Miniflare each) and a workerd: seconds each on a busy machine.
+  }, 60_000);
 });
