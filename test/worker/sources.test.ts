@@ -6,7 +6,9 @@
  * A Worker has no timers between requests: a request that finds the
  * isolate's list older than `PERSISTED_OPERATIONS_POLL_MS` refreshes it
  * first. So "within one poll interval" is tested as it is promised: a
- * request made one interval after a change must see it.
+ * request made one interval after a change must see it (a wait on the clock
+ * by design; that no fetch happens within the interval is tested with an
+ * injected clock in test/core/operations/live.test.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,10 +59,7 @@ describe('operation sources on workerd', () => {
     const removed = await fetch(op('Ticks', { symbol: 'NEW' }), { headers: { accept: 'text/event-stream' } });
     expect(removed.status).toBe(404);
     expect(await removed.json()).toEqual({ errors: [{ message: 'No registered operation has the id "Ticks".', extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } }] });
-    // Within the interval, no fetch at all.
-    const quiet = cdn.requests.length;
     expect(await status(op('Greetings', { count: 1 }))).toBe(200);
-    expect(cdn.requests.length).toBe(quiet);
 
     upstream.publish('OPEN', { symbol: 'OPEN', price: 3 });
     await stream.until((raw) => raw.includes('event: next'), 'the event after the swap');
@@ -73,7 +72,8 @@ describe('operation sources on workerd', () => {
       const from = cdn.requests.length;
       expect(await status(op('Orders', { filter: { symbols: ['A'] } }))).toBe(200);
       expect(await status(op('Bump'))).toBe(404);
-      expect(cdn.requests.slice(from).map((r) => r.status)).toEqual([200]);
+      // Fetched (once, or again if the machine is slow enough for an interval to pass), refused, the last good kept.
+      expect(new Set(cdn.requests.slice(from).map((r) => [r.status, r.version].join()))).toEqual(new Set([[200, cdn.requests.at(-1)!.version].join()]));
     }
     // A source that stops answering: the last good list, once the request has waited at most the deadline.
     cdn.failWith(503);
