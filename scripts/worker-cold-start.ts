@@ -67,7 +67,7 @@ try {
   const registry: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const outfile = join(dir, `startup-${i}.cpuprofile`);
-    const run = spawnSync(process.execPath, [wrangler, 'check', 'startup', `--args=${entry.path}`, '--outfile', outfile], { env, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [wrangler, 'check', 'startup', `--args=${entry.path} --config ${resolve('wrangler.toml')}`, '--outfile', outfile], { env, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`wrangler check startup failed:\n${run.stdout}${run.stderr}`);
     const { total, within } = cpuTime(JSON.parse(readFileSync(outfile, 'utf8')) as CpuProfile, 'createRegistry');
     totals.push(total);

@@ -51,6 +51,26 @@ describe('the docs', () => {
     expect(broken).toEqual([]);
   });
 
+  it('name the packages as they are published: no `subway/client` or `subway/react` left in docs, sources or the demo', async () => {
+    const stale: string[] = [];
+    const walk = async (dir: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (const entry of await readdir(join(ROOT, dir), { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (!['node_modules', 'dist'].includes(entry.name)) out.push(...(await walk(path)));
+        } else if (/\.(ts|tsx|md)$/.test(entry.name)) out.push(path);
+      }
+      return out;
+    };
+    for (const file of [...(await docFiles()), ...(await walk('src')), ...(await walk('demo')), ...(await walk('test'))]) {
+      if (file === 'test/docs.test.ts') continue;
+      const text = await readFile(join(ROOT, file), 'utf8');
+      for (const name of ['subway/client', 'subway/react']) if (new RegExp(`['"\`]${name}['"\`]`).test(text)) stale.push(`${file}: ${name}`);
+    }
+    expect(stale).toEqual([]);
+  });
+
   it('keep the README a first screen', async () => {
     const lines = (await readFile(join(ROOT, 'README.md'), 'utf8')).split('\n').length;
     expect(lines).toBeLessThanOrEqual(180);

@@ -1,6 +1,6 @@
 /**
- * `subway/react`: `useSubscription(idOrName, variables, options)` on
- * `subway/client`. It re-subscribes only when the variables' value changes
+ * `@subway-sse/client/react`: `useSubscription(idOrName, variables, options)` on
+ * `@subway-sse/client`. It re-subscribes only when the variables' value changes
  * (compared by their stable JSON, so `{ room: 'a' }` written inline in a
  * component does not reopen the stream on every render), closes the
  * EventSource on unmount, and under StrictMode's mount, unmount, mount it

@@ -11,6 +11,7 @@
  * ```
  */
 export { createGateway } from './gateway.ts';
+export { DEFAULTS } from './defaults.ts';
 export type { Gateway, GatewayOptions, GatewayStats, GatewayUpstreamOptions, RequestContext } from './gateway.ts';
 export { createRegistry } from './operations/registry.ts';
 export type { RegisteredOperation, Registry, RegistryOptions } from './operations/registry.ts';

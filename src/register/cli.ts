@@ -134,7 +134,7 @@ async function registerOnce(run: Run, check: boolean): Promise<number> {
     const stale = await findStaleOutputs(dir, outputs, shown);
     for (const line of stale) console.error(line);
     if (stale.length > 0) {
-      console.error(`The generated files in ${shown} are stale: run \`npm run register\` and commit the result.`);
+      console.error(`The generated files in ${shown} are stale: run \`subway register\` and commit the result.`);
       return 1;
     }
     console.log(`${plural(outputs.manifest.operations.length, 'operation')} in ${shown} validate and the generated files are up to date.`);

@@ -42,6 +42,6 @@ describe('npm start', () => {
   it('refuses to start on stale operations', async () => {
     const server = start({ PORT: '0', PERSISTED_OPERATIONS: 'test/no-such-folder' });
     expect(await server.exited).toBe(1);
-    expect(server.stderr).toMatch(/^subway: test\/no-such-folder\/persisted-query-manifest.json is missing: run `npm run register` to generate it.\n$/);
+    expect(server.stderr).toMatch(/^subway: test\/no-such-folder\/persisted-query-manifest.json is missing: run `subway register` to generate it.\n$/);
   });
 });

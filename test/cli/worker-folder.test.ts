@@ -82,7 +82,7 @@ describe('the Worker serves the folder it was given', () => {
     dev.stop('SIGINT');
     await dev.exited;
     await closed(port);
-  });
+  }, 90_000);
 
   it('npm run build:worker: the bundle carries that folder, and nothing of persisted-operations/', async () => {
     const ops = await registeredFolder();
@@ -91,7 +91,7 @@ describe('the Worker serves the folder it was given', () => {
     expect(result.code).toBe(0);
     expect(await bundledNames(out)).toEqual(TEST_NAMES);
     expect(await readFile(join(out, 'entry.js'), 'utf8')).not.toContain('subscription Clock');
-  });
+  }, 90_000);
 
   it('npm run deploy -- --dry-run: the same folder (given with --dir this time)', async () => {
     const ops = await registeredFolder();
@@ -101,7 +101,7 @@ describe('the Worker serves the folder it was given', () => {
     expect(result.stdout).toContain(`subway: bundling 6 persisted operations from ${ops}`);
     expect(await bundledNames(out)).toEqual(TEST_NAMES);
     expect(await readFile(join(out, 'entry.js'), 'utf8')).not.toContain('subscription Clock');
-  });
+  }, 90_000);
 
   it('wrangler.toml names no [alias] table that `wrangler dev` would prefer to the folder', async () => {
     expect(await readFile('wrangler.toml', 'utf8')).not.toMatch(/^\[alias\]/m);

@@ -21,5 +21,5 @@ describe('npm run dev:worker', () => {
     sse.abort();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-  });
+  }, 90_000);
 });

@@ -48,7 +48,7 @@ describe('register --check', () => {
       `${shown}/subway.json is out of date`,
       `${shown}/operations.ts is out of date`,
       `${shown}/subway-bundle.json is out of date`,
-      `The generated files in ${shown} are stale: run \`npm run register\` and commit the result.`,
+      `The generated files in ${shown} are stale: run \`subway register\` and commit the result.`,
     ]);
   });
 
@@ -64,7 +64,7 @@ describe('register --check', () => {
       `${shown}/subway.json is out of date`,
       `${shown}/operations.ts is missing`,
       `${shown}/subway-bundle.json is out of date`,
-      `The generated files in ${shown} are stale: run \`npm run register\` and commit the result.`,
+      `The generated files in ${shown} are stale: run \`subway register\` and commit the result.`,
     ]);
   });
 

@@ -54,7 +54,7 @@ describe('the Worker bundle', () => {
     const refused = await worker.fetch(new Request('http://gateway.test/graphql?id=Nope'), { UPSTREAM_URL: 'ws://127.0.0.1:9/graphql' }, ctx);
     expect(refused.status).toBe(404);
     expect(await refused.json()).toEqual({ errors: [{ message: 'No registered operation has the id "Nope".', extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } }] });
-  });
+  }, 90_000);
 
   it('refuses to bundle stale operations, naming the file, and writes nothing', async () => {
     const ops = await registeredFolder();
@@ -62,7 +62,7 @@ describe('the Worker bundle', () => {
     const out = await tempDir();
     const result = await build(out, { PERSISTED_OPERATIONS: ops });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`subway: The persisted operations in ${ops} are stale: Late.graphql is not registered. Run \`npm run register\`.\n`);
+    expect(result.stderr).toBe(`subway: The persisted operations in ${ops} are stale: Late.graphql is not registered. Run \`subway register\`.\n`);
     await expect(stat(join(out, 'entry.js'))).rejects.toThrow(/ENOENT/);
   });
 
@@ -70,5 +70,5 @@ describe('the Worker bundle', () => {
     const result = await build('', { UPSTREAM_URL: '' }, 'deploy');
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('subway: UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or in the environment (`UPSTREAM_URL=wss://… subway worker deploy`).\n');
-  });
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 /**
  * The operations bundle: one self-contained JSON file that carries an app's
  * registered operations to a gateway from anywhere (a URL, Workers KV),
- * without the `.graphql` files or the upstream. `npm run register` writes it
+ * without the `.graphql` files or the upstream. `subway register` writes it
  * as `subway-bundle.json` beside the manifest (see docs/operation-sources.md
  * for the format, field by field).
  *

@@ -1,5 +1,5 @@
 /**
- * Watches an operations folder: when `npm run register` rewrites the
+ * Watches an operations folder: when `subway register` rewrites the
  * generated files, `onChange` runs once they have settled, so a running
  * gateway loads them again (src/core/operations/live.ts validates, merges and
  * swaps; a bad or half-written set keeps the last good list). Node-only (fs.watch).

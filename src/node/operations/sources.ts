@@ -16,7 +16,7 @@ import { validateOperations } from '../../core/operations/validate.ts';
 import { loadOperations, OperationsError } from './load.ts';
 import { watchOperations, type OperationsWatcher } from './reload.ts';
 
-/** A folder of registered operations: the files `npm run register` writes, checked against the `.graphql` sources. */
+/** A folder of registered operations: the files `subway register` writes, checked against the `.graphql` sources. */
 export function createFolderSource(dir: string): OperationSource {
   return {
     name: dir,
