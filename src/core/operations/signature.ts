@@ -77,7 +77,7 @@ export interface BundleVerifier {
  * the new key once every gateway trusts both. Keys are imported on first use.
  */
 export function createBundleVerifier(rawKeys: readonly Uint8Array<ArrayBuffer>[]): BundleVerifier {
-  let keys: Promise<{ id: string; key: CryptoKey }[]> | undefined;
+  let keys: Promise<{ id: string; key: WebCryptoKey }[]> | undefined;
   const imported = () =>
     (keys ??= Promise.all(
       rawKeys.map(async (raw) => ({ id: await keyIdOf(raw), key: await crypto.subtle.importKey('raw', raw, ED25519, false, ['verify']) })),
@@ -103,8 +103,14 @@ export function createBundleVerifier(rawKeys: readonly Uint8Array<ArrayBuffer>[]
   };
 }
 
+/**
+ * Web Crypto's key, named without the DOM lib: Node's own types declare
+ * `CryptoKey` as a value only, and these declarations must compile there too.
+ */
+export type WebCryptoKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 export interface SigningKey {
-  readonly privateKey: CryptoKey;
+  readonly privateKey: WebCryptoKey;
   /** Raw 32-byte public key. */
   readonly publicKey: Uint8Array<ArrayBuffer>;
   readonly keyId: string;
@@ -115,7 +121,7 @@ export async function importSigningKey(text: string): Promise<SigningKey> {
   const body = pemBody(text, 'PRIVATE KEY');
   const der = body === undefined ? undefined : fromBase64(body);
   if (!der) throw new Error('not a PEM private key (expected one "-----BEGIN PRIVATE KEY-----" block, PKCS#8, Ed25519)');
-  let extractable: CryptoKey;
+  let extractable: WebCryptoKey;
   try {
     extractable = await crypto.subtle.importKey('pkcs8', der, ED25519, true, ['sign']);
   } catch {
@@ -147,7 +153,7 @@ export interface GeneratedKeyPair {
 }
 
 export async function generateKeyPair(): Promise<GeneratedKeyPair> {
-  const pair = (await crypto.subtle.generateKey(ED25519, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const pair = (await crypto.subtle.generateKey(ED25519, true, ['sign', 'verify'])) as { privateKey: WebCryptoKey; publicKey: WebCryptoKey };
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey));
   const spki = new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
   return {
