@@ -504,6 +504,7 @@ export function conformanceSuite(kind: TargetKind, base: TargetConfig = {}): voi
           'event: next\ndata: {"data":{"ticks":{"symbol":"L","price":2}}}\n\n' +
           'event: complete\ndata:\n\n',
       );
+      // The client may read `complete` before the gateway's goodbye reaches the upstream: wait for the socket to close first.
       await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
       const legacy = upstream.perConnection[1]!;
       expect(legacy.map((m) => m.type)).toEqual(['connection_init', 'start', 'connection_terminate']);

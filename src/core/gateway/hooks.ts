@@ -4,7 +4,7 @@
  */
 import type { Instrumentation } from '../observability/instrumentation.ts';
 
-const HOOKS = ['onStreamStart', 'onStreamEnd', 'onFrame', 'onRejection', 'onUpstreamOpen', 'onUpstreamClose', 'onUpstreamError'] as const;
+const HOOKS = ['onStreamStart', 'onStreamEnd', 'onFrame', 'onRejection', 'onUpstreamOpen', 'onUpstreamClose', 'onUpstreamError', 'onOperationSource'] as const;
 
 export function guardHooks(instrumentation: Instrumentation | undefined, onError: (err: unknown) => void): Required<Instrumentation> {
   const guarded = {} as Record<string, unknown>;

@@ -8,6 +8,7 @@ import { badInput } from '../errors.ts';
 import type { Registry, RegisteredOperation } from './registry.ts';
 
 /**
+ * Each operation carries the input schema of the source it came from.
  * Returns the variables to send upstream, or throws `BAD_USER_INPUT` naming
  * the first offending variable. The client's values are forwarded as sent
  * (the upstream applies its own defaults); coercion is the check.
@@ -23,7 +24,7 @@ export function checkVariables(registry: Registry, op: RegisteredOperation, vari
  * subscription.
  */
 export function coerceVariables(
-  registry: Registry,
+  _registry: Registry,
   op: RegisteredOperation,
   variables: Record<string, unknown>,
 ): { variables: Record<string, unknown>; coerced: Record<string, unknown> } {
@@ -33,7 +34,7 @@ export function coerceVariables(
     }
   }
   if (op.variableDefinitions.length === 0) return { variables, coerced: {} };
-  const result = getVariableValues(registry.inputSchema, op.variableDefinitions, variables, { maxErrors: 1 });
+  const result = getVariableValues(op.inputSchema, op.variableDefinitions, variables, { maxErrors: 1 });
   if (result.errors) {
     const [error] = result.errors;
     const name = /Variable "\$([_A-Za-z][_0-9A-Za-z]*)"/.exec(error?.message ?? '')?.[1];
