@@ -10,10 +10,12 @@ import { SubwayError, toSubwayError } from './errors.ts';
 import { acceptsEventStream } from './http/accept.ts';
 import { createCors, type CorsOptions } from './http/cors.ts';
 import { describeOperations } from './http/operations.ts';
+import { checkHost } from './http/host.ts';
 import { readOperationRequest, type OperationRequest } from './http/params.ts';
 import { readPostRequest } from './http/post.ts';
 import { clientAddress } from './limits/client.ts';
-import { checkQueryString, checkVariablesSize, type RequestSizeLimits } from './limits/request-size.ts';
+import { createQueueBudget } from './limits/queue-budget.ts';
+import { checkJsonDepth, checkQueryString, checkVariablesSize, type RequestSizeLimits } from './limits/request-size.ts';
 import { createSubscriptionLimits, type SubscriptionLimitOptions } from './limits/subscriptions.ts';
 import type { Instrumentation, StreamEndReason, StreamInfo } from './observability/instrumentation.ts';
 import type { Registry } from './operations/registry.ts';
@@ -21,6 +23,7 @@ import { resolveOperation } from './operations/safelist.ts';
 import { checkVariables } from './operations/variables.ts';
 import { createEventStream, defaultTimers, type EndReason, type Timers } from './sse/stream.ts';
 import { createUpstreamHealth, type RetryPolicy } from './upstream/health.ts';
+import { errorPolicy, safeErrors, safeResult } from './upstream/safe-result.ts';
 import { subscribeUpstream, type UpstreamOptions } from './upstream/subscribe.ts';
 import { DEFAULTS } from './defaults.ts';
 
@@ -94,6 +97,13 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
    */
   clientKey?: (request: Request, address: string | undefined) => string | undefined;
   /**
+   * How many leading bits of an IPv6 client address make one client for the
+   * per-client limit (a subscriber is usually handed a whole /64); 128 counts
+   * each address on its own.
+   * @default 64
+   */
+  clientIpv6Prefix?: number;
+  /**
    * Most `next` events held for a client that does not read before its stream
    * ends with a `SLOW_CONSUMER` error.
    * @default 4096
@@ -105,6 +115,26 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
    * @default 1048576
    */
   maxQueuedBytes?: number;
+  /**
+   * Most bytes held, in bytes, for all clients that do not read together (every
+   * stream's queue, and what their connections hold unsent); past it, the
+   * streams holding the most end with `SLOW_CONSUMER` first.
+   * @default a quarter of `heapLimitBytes`
+   */
+  maxQueuedBytesTotal?: number;
+  /**
+   * The JS heap the gateway runs in, in bytes, which sizes the default queue
+   * budget; runtime adapters pass theirs (Node: V8's `heap_size_limit`).
+   * @default 134217728 (a Cloudflare Worker isolate's 128 MiB)
+   */
+  heapLimitBytes?: number;
+  /**
+   * Keys of upstream errors' `extensions` passed to clients besides `code`
+   * (which always is); `["*"]` passes every extension as the upstream sent it.
+   * The rest (a development server's `stacktrace`, `exception`) is dropped.
+   * @default [] (only `code`)
+   */
+  upstreamErrorExtensions?: readonly string[];
   /** Lifecycle hooks for metrics and logs. @default none */
   instrumentation?: Instrumentation;
   /** Serves `GET /metrics` when set (prom-client on Node). @default undefined (no /metrics route) */
@@ -156,6 +186,11 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
+/** A 405 whose `Allow` names the methods the route serves (`"GET, POST"`). */
+function methodNotAllowed(route: string, allow: string): SubwayError {
+  return new SubwayError('METHOD_NOT_ALLOWED', 405, `Only ${allow.replace(', ', ' and ')} are served on ${route}.`, { headers: { allow } });
+}
+
 /** Wraps each hook so a throwing hook is reported, never breaking a stream. */
 function guard(instrumentation: Instrumentation | undefined, onError: (err: unknown) => void): Required<Instrumentation> {
   const wrap = <K extends keyof Instrumentation>(key: K) =>
@@ -191,8 +226,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const onInternalError = options.onInternalError ?? ((err: unknown) => console.error('[subway] internal error', err));
   const health = createUpstreamHealth(options, options.random);
   const limits = createSubscriptionLimits(options);
-  const cors = createCors({ ...options.cors, allowHeaders: [...(options.cors?.allowHeaders ?? []), ...(options.forwardHeaders ?? [])] });
   const forwardHeaders = (options.forwardHeaders ?? []).map((h) => h.toLowerCase()).filter((h) => !NEVER_FORWARDED.has(h));
+  // A preflight names only the headers that are really forwarded.
+  const cors = createCors({ ...options.cors, allowHeaders: [...(options.cors?.allowHeaders ?? []), ...forwardHeaders] });
+  const errors = errorPolicy(options.upstreamErrorExtensions ?? DEFAULTS.upstreamErrorExtensions);
+  const budget = createQueueBudget(
+    options.maxQueuedBytesTotal ?? Math.floor((options.heapLimitBytes ?? DEFAULTS.heapLimitBytes) * DEFAULTS.queueBudgetHeapShare),
+    onInternalError,
+  );
+  const ipv6Prefix = options.clientIpv6Prefix ?? DEFAULTS.clientIpv6Prefix;
   const hooks = guard(options.instrumentation, onInternalError);
   /** Ends each open stream; called on dispose. */
   const open = new Set<(reason: string, retryMs: number, why: EndReason) => void>();
@@ -203,6 +245,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = new Hono<{ Bindings: RequestContext }>();
 
   app.use('*', async (c, next) => {
+    // Before any route: a malformed Host is refused, never read.
+    checkHost(c.req.raw.headers);
     await next();
     for (const [k, v] of Object.entries(cors.headers(c.req.raw))) c.res.headers.set(k, v);
   });
@@ -216,16 +260,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
+  const GRAPHQL_METHODS = 'GET, POST';
   app.get(path, (c) => {
+    // Hono answers HEAD with the GET route: a HEAD must not open an upstream subscription.
+    if (c.req.method === 'HEAD') throw methodNotAllowed(path, GRAPHQL_METHODS);
     checkQueryString(c.req.url, options);
     admit(c);
     const params = new URL(c.req.url).searchParams;
-    for (const raw of params.getAll('variables')) checkVariablesSize(raw, options);
+    // Size, then depth, on the text: before anything parses it.
+    for (const raw of params.getAll('variables')) {
+      checkVariablesSize(raw, options);
+      checkJsonDepth(raw, options, 'The "variables" parameter', { extensions: { parameter: 'variables' } });
+    }
+    for (const raw of params.getAll('extensions')) checkJsonDepth(raw, options, 'The "extensions" parameter', { extensions: { parameter: 'extensions' } });
     return serve(c, readOperationRequest(params), 'GET');
   });
   app.post(path, async (c) => {
     admit(c);
-    const request = await readPostRequest(c.req.raw, maxBodyBytes);
+    const request = await readPostRequest(c.req.raw, maxBodyBytes, options);
     checkVariablesSize(JSON.stringify(request.variables), options);
     return serve(c, request, 'POST');
   });
@@ -235,14 +287,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     const op = await resolveOperation(current, request);
     if (op.type === 'mutation' && method === 'GET') {
       throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Operation "${op.name}" is a mutation; mutations are not served over GET.`, {
-        headers: { allow: '' },
+        headers: { allow: 'POST' },
       });
     }
     const variables = checkVariables(current, op, request.variables);
     // Reading a POST body and hashing text are asynchronous: the gateway may have begun to stop meanwhile.
     if (disposed) throw shuttingDown();
 
-    const address = clientAddress(c.req.raw.headers, c.env?.clientAddress, options.trustProxyHeader);
+    const address = clientAddress(c.req.raw.headers, c.env?.clientAddress, options.trustProxyHeader, ipv6Prefix);
     const client = options.clientKey ? (options.clientKey(c.req.raw, address) ?? address) : address;
     const release = limits.acquire(client);
     let upstreamOptions: UpstreamOptions = upstream;
@@ -276,6 +328,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         signals: [c.req.raw.signal, c.env?.signal],
         maxQueuedEvents: options.maxQueuedEvents,
         maxQueuedBytes: options.maxQueuedBytes,
+        budget,
         // The slot is held until nothing of the stream is: a client that stopped
         // reading keeps its queued bytes, so it keeps counting against the limits.
         onReleased: release,
@@ -296,7 +349,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             health.succeeded();
           },
           next: (result) => {
-            const bytes = sink.next(JSON.stringify(result));
+            const bytes = sink.next(JSON.stringify(safeResult(result, errors)));
             if (bytes > 0) hooks.onEvent(op.name, bytes);
           },
           end(end) {
@@ -306,7 +359,7 @@ export function createGateway(options: GatewayOptions): Gateway {
                 return sink.complete();
               case 'errors':
                 reason = 'upstream-errors';
-                sink.next(JSON.stringify({ errors: end.errors }));
+                sink.next(JSON.stringify({ errors: safeErrors(end.errors, errors) }));
                 return sink.complete();
               case 'fatal':
                 reason = 'upstream-fatal';
@@ -336,18 +389,25 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   app.options('*', (c) => cors.preflight(c.req.raw));
   app.all(path, () => {
-    throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Only GET and POST are served on ${path}.`, { headers: { allow: 'GET, POST' } });
+    throw methodNotAllowed(path, GRAPHQL_METHODS);
   });
-  if (options.listOperations ?? DEFAULTS.listOperations) app.get('/operations', (c) => c.json(describeOperations(registry)));
-  app.get('/healthz', (c) => c.json({ status: disposed ? 'shutting-down' : 'ok' }, disposed ? 503 : 200));
-  app.get('/readyz', (c) => {
+  /** A read-only route: GET (and HEAD, which Hono answers with it); any other method is a 405. */
+  const readOnly = (route: string, handler: (c: Context<{ Bindings: RequestContext }>) => Response | Promise<Response>) => {
+    app.get(route, handler);
+    app.all(route, () => {
+      throw methodNotAllowed(route, 'GET, HEAD');
+    });
+  };
+  if (options.listOperations ?? DEFAULTS.listOperations) readOnly('/operations', (c) => c.json(describeOperations(registry)));
+  readOnly('/healthz', (c) => c.json({ status: disposed ? 'shutting-down' : 'ok' }, disposed ? 503 : 200));
+  readOnly('/readyz', (c) => {
     // Not ready while stopping, or while full (a load balancer should send new clients elsewhere).
     const status = disposed ? 'shutting-down' : limits.full ? 'full' : 'ready';
     return c.json({ status, streams: open.size, upstreamFailures: health.failures }, status === 'ready' ? 200 : 503);
   });
   if (options.metrics) {
     const metrics = options.metrics;
-    app.get('/metrics', async () => {
+    readOnly('/metrics', async () => {
       const { contentType, body } = await metrics();
       return new Response(body, { headers: { 'content-type': contentType } });
     });

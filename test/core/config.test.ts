@@ -30,6 +30,13 @@ describe('configuration', () => {
       maxVariablesBytes: 65536,
       maxQueuedEvents: 4096,
       maxQueuedBytes: 1048576,
+      maxQueuedBytesTotal: undefined,
+      maxVariablesDepth: 64,
+      clientIpv6Prefix: 64,
+      upstreamErrorExtensions: [],
+      idleTimeoutMs: 60000,
+      requestBodyTimeoutMs: 10000,
+      http2MaxConcurrentStreams: 128,
       shutdownGraceMs: 1000,
       logStreams: true,
       logVariables: false,
@@ -51,6 +58,28 @@ describe('configuration', () => {
     expect(config.logStreams).toBe(false);
   });
 
+  it('reads the hostile-client defences', () => {
+    const config = readConfig({
+      MAX_VARIABLES_DEPTH: '10',
+      CLIENT_IPV6_PREFIX: '56',
+      UPSTREAM_ERROR_EXTENSIONS: 'classification, serviceName',
+      MAX_QUEUED_BYTES_TOTAL: '67108864',
+      IDLE_TIMEOUT_MS: '30000',
+      REQUEST_BODY_TIMEOUT_MS: '5000',
+      HTTP2_MAX_CONCURRENT_STREAMS: '100',
+    });
+    expect(config).toMatchObject({
+      maxVariablesDepth: 10,
+      clientIpv6Prefix: 56,
+      upstreamErrorExtensions: ['classification', 'serviceName'],
+      maxQueuedBytesTotal: 67108864,
+      idleTimeoutMs: 30000,
+      requestBodyTimeoutMs: 5000,
+      http2MaxConcurrentStreams: 100,
+    });
+    expect(readConfig({ UPSTREAM_ERROR_EXTENSIONS: '*' }).upstreamErrorExtensions).toEqual(['*']);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT must be a whole number, got "eighty".'],
     [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000.'],
@@ -70,13 +99,19 @@ describe('configuration', () => {
     [{ FORWARD_HEADERS: 'authorization,bad header' }, 'FORWARD_HEADERS: "bad header" is not a header name.'],
     [{ MAX_SUBSCRIPTIONS: '0' }, 'MAX_SUBSCRIPTIONS must be between 1 and 10000000, got 0.'],
     [{ LOG_STREAMS: 'yes' }, 'LOG_STREAMS must be true or false, got "yes".'],
+    [{ MAX_VARIABLES_DEPTH: '0' }, 'MAX_VARIABLES_DEPTH must be between 1 and 512, got 0.'],
+    [{ CLIENT_IPV6_PREFIX: '129' }, 'CLIENT_IPV6_PREFIX must be between 1 and 128, got 129.'],
+    [{ UPSTREAM_ERROR_EXTENSIONS: '*,code' }, 'UPSTREAM_ERROR_EXTENSIONS: "*" (every extension) cannot be combined with listed keys.'],
+    [{ UPSTREAM_ERROR_EXTENSIONS: 'a b' }, 'UPSTREAM_ERROR_EXTENSIONS: "a b" is not an extension key.'],
+    [{ IDLE_TIMEOUT_MS: '10' }, 'IDLE_TIMEOUT_MS must be between 1000 and 3600000, got 10.'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });
 
   it('reads the same gateway settings for a Worker as for Node, and documents them in the Workers section', async () => {
     const env = { UPSTREAM_URL: 'wss://a.example/graphql', UPSTREAM_PROTOCOL: 'subscriptions-transport-ws', UPSTREAM_MAX_MESSAGE_BYTES: '2048', MAX_QUERY_STRING_BYTES: '300', OPERATIONS_LIST: 'off', PORT: '1' };
-    const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, ...gateway } = readConfig(env);
+    const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, idleTimeoutMs, requestBodyTimeoutMs, http2MaxConcurrentStreams, ...gateway } =
+      readConfig(env);
     expect(readGatewayConfig(env)).toEqual(gateway);
     expect(Object.keys(gateway)).toHaveLength(WORKER_SETTINGS.length);
     const readme = await readFile('README.md', 'utf8');

@@ -20,6 +20,7 @@
  */
 import { COMMENT, COMMENT_TEXT, COMPLETE_TEXT, encodeFrame, nextFrameText, retryFrameText } from './encode.ts';
 import { DEFAULTS } from '../defaults.ts';
+import type { BudgetAccount, QueueBudget } from '../limits/queue-budget.ts';
 
 /** Timer functions, injected so tests and runtimes can supply their own clock. */
 export interface Timers {
@@ -78,6 +79,13 @@ export interface EventStreamOptions {
    * @default 1048576
    */
   maxQueuedBytes?: number;
+  /**
+   * The budget shared with the gateway's other streams: what this stream
+   * holds for its client counts against it, and it ends this stream when the
+   * total is over (src/core/limits/queue-budget.ts).
+   * @default none
+   */
+  budget?: QueueBudget;
   /** Called once when the stream ends, after the producer's teardown ran. */
   onEnd?(reason: EndReason, totals: StreamTotals): void;
   /**
@@ -101,6 +109,8 @@ export interface FrameWriter {
   byteLength(text: string): number;
   /** Ends the response after the last frame. */
   end(): void;
+  /** Drops the response at once, with whatever it still holds (the queue budget's last resort). */
+  abort?(): void;
 }
 
 /** What the adapter tells a stream it attached a writer to. */
@@ -158,6 +168,9 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
   let queuedEvents = 0;
   /** The consumer asked for data (a pull) and got none yet. */
   let demand = false;
+  /** Bytes handed to the consumer since its last pull: it holds them until it asks for more. */
+  let inFlight = 0;
+  let account: BudgetAccount | undefined;
 
   let released = false;
   /** Nothing is held for the consumer any more. */
@@ -165,6 +178,8 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     if (released) return;
     released = true;
     for (const off of listeners) off();
+    // A direct writer may still hold the last frames; their bytes count until its response closes (cancel).
+    if (!direct || inFlight === 0) account?.close();
     options.onReleased?.();
   };
 
@@ -189,6 +204,7 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
   };
 
   const dropQueue = () => {
+    account?.release(queuedBytes);
     queue.length = 0;
     queuedBytes = 0;
     queuedEvents = 0;
@@ -218,7 +234,11 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
    * a microtask later (so frames of one burst go out together); after a write
    * the socket could not take, at its `drain`.
    */
-  const deliver = (chunk: Chunk) => {
+  const deliver = (chunk: Chunk, size: number) => {
+    if (account) {
+      inFlight += size;
+      account.reserve(size);
+    }
     try {
       if (!direct) controller.enqueue(chunk as Uint8Array);
       else if (direct.write(chunk)) queueMicrotask(pull);
@@ -239,11 +259,12 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     if (isEvent) totals.events++;
     if (demand) {
       demand = false;
-      deliver(chunk);
+      deliver(chunk, size);
       return;
     }
     queue.push(chunk);
     queuedBytes += size;
+    account?.reserve(size);
     if (isEvent) queuedEvents++;
   };
   const pushText = (text: string, isEvent: boolean) => {
@@ -253,22 +274,60 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
 
   /** The consumer wants more: everything queued goes out as one chunk. */
   const pull = () => {
+    if (inFlight > 0) {
+      account!.release(inFlight);
+      inFlight = 0;
+    }
     if (queue.length === 0) {
       demand = !closed;
       return;
     }
     const chunk = queue.length === 1 ? queue[0]! : concat(queue, queuedBytes);
+    const size = queuedBytes;
     dropQueue();
-    deliver(chunk);
+    deliver(chunk, size);
     if (closeWhenDrained) close();
   };
 
   const cancel = () => {
+    account?.close();
     if (!finished) return finish('client-gone', 'no');
     dropQueue();
     closed = true;
     release();
   };
+
+  /** Drops the response itself: the consumer is not taking what it was handed. */
+  const abortConsumer = () => {
+    try {
+      if (direct) direct.abort?.();
+      else controller.error(new Error('The client did not read its events; the response was dropped.'));
+    } catch {
+      // Gone already.
+    }
+    account?.close();
+  };
+
+  /**
+   * The queue budget ends this stream (it holds the most of all): what is
+   * queued is dropped and the client gets the `SLOW_CONSUMER` error in its
+   * place; by force, or when only bytes the consumer already holds are left,
+   * the response is dropped too.
+   */
+  const evict = (force: boolean) => {
+    if (closed) return abortConsumer();
+    dropQueue();
+    if (force) {
+      if (!finished) finish('slow-consumer', 'no');
+      closed = true;
+      release();
+      return abortConsumer();
+    }
+    pushText(nextFrameText(SLOW_CONSUMER_RESULT), true);
+    pushText(COMPLETE_TEXT, false);
+    if (!finished) finish('slow-consumer', 'drain');
+  };
+  account = options.budget?.open(evict);
 
   const sink: EventSink = {
     next(json) {
@@ -348,11 +407,12 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
     // before, as the first pull would have had them.
     demand = false;
     const wasClosed = closed;
-    deliver(COMMENT_TEXT);
+    deliver(COMMENT_TEXT, COMMENT.byteLength);
     if (queue.length > 0) {
       const chunk = concat(queue, queuedBytes);
+      const size = queuedBytes;
       dropQueue();
-      deliver(chunk);
+      deliver(chunk, size);
       if (closeWhenDrained) close();
     }
     // Ended (and released) before the writer came: only the response is left to end.

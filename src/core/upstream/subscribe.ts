@@ -28,6 +28,7 @@ import {
   type WebSocketLike,
 } from './socket.ts';
 import { runTransportWs } from './transport-ws.ts';
+import { unsendable } from './sendable.ts';
 import { DEFAULTS } from '../defaults.ts';
 
 export type { UpstreamEnd } from './socket.ts';
@@ -353,8 +354,14 @@ export function subscribeUpstream(options: UpstreamOptions, request: SubscribePa
     return self;
   };
 
-  const offer = offerFor(options);
-  current = attempt(offer, auto);
+  // What cannot be serialised is reported here, before any socket, never as an error inside the protocol client.
+  const refused = unsendable(request);
+  if (refused) {
+    queueMicrotask(() => end({ kind: 'fatal', message: refused }));
+    socketClosed();
+  } else {
+    current = attempt(offerFor(options), auto);
+  }
 
   const dispose = () => {
     if (disposed) return;
