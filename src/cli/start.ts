@@ -1,17 +1,22 @@
 /** `npm start`: the gateway on Node, configured by the environment (see README). */
 import { ConfigError, readConfig } from '../core/config.ts';
+import { redactor, redactUrl } from '../core/redact.ts';
+import { keepServing } from '../node/last-resort.ts';
+import { logLine } from '../node/log-line.ts';
 import { OperationsError } from '../node/operations/load.ts';
 import { startServer } from '../node/server.ts';
 
 try {
   const config = readConfig(process.env);
   const server = await startServer(config);
+  // Only once serving: an error while starting still ends the process with its message.
+  keepServing((line) => process.stderr.write(`${line}\n`), redactor(config.upstreamUrl));
   const base = server.url.replace('://0.0.0.0:', '://localhost:').replace('://[::]:', '://localhost:');
   const tls = base.startsWith('https');
   console.log(`subway listening on ${base} (${tls ? 'HTTP/2 over TLS, HTTP/1.1 fallback' : 'HTTP/1.1'})`);
   if (server.demo) console.log(`  demo page: ${base}/`);
   else if (server.example) console.log('  demo page: not built (run `npm run build:demo`, or start with `npm start`)');
-  console.log(`  upstream: ${config.upstreamUrl ?? `${server.example!.url} (embedded example)`}`);
+  console.log(`  upstream: ${config.upstreamUrl ? redactUrl(config.upstreamUrl) : `${server.example!.url} (embedded example)`}`);
   if (server.devCert) {
     const { certPath, created } = server.devCert;
     console.log(`  certificate: self-signed for localhost, ${created ? 'made now' : 'reused'}: ${certPath}`);
@@ -40,7 +45,7 @@ try {
       console.log(`shut down: ${streams} streams ended with a reconnection hint`);
       process.exit(0);
     }, (err) => {
-      console.error(err);
+      process.stderr.write(`${logLine('error', 'shutdown failed', err, redactor(config.upstreamUrl))}\n`);
       process.exit(1);
     });
   };

@@ -1,16 +1,24 @@
 /**
  * The Node adapter: serves a gateway's Web `fetch` handler on `node:http`
  * (plain HTTP/1.1) or `node:http2` (TLS, HTTP/2 with HTTP/1.1 as the ALPN
- * fallback), through @whatwg-node/server, and supplies the `ws` WebSocket.
+ * fallback), sending responses through @whatwg-node/server, and supplies the
+ * `ws` WebSocket. It also holds the connection-level defences, which only a
+ * server that owns its sockets can have (on Workers they are Cloudflare's):
+ * idle connections closed, request bodies timed, HTTP/2 streams capped
+ * (src/node/connections.ts).
  */
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { createServerAdapter, handleErrorFromRequestHandler, sendNodeResponse } from '@whatwg-node/server';
+import { sendNodeResponse } from '@whatwg-node/server';
 import WebSocket from 'ws';
+import { SubwayError } from '../core/errors.ts';
 import type { Gateway, RequestContext } from '../core/gateway.ts';
 import { directWriterOf } from '../core/sse/stream.ts';
 import { DEFAULTS } from '../core/defaults.ts';
+import { closeIdleSessions, connectionTimeouts, watchRequestBody } from './connections.ts';
+import { logLine } from './log-line.ts';
+import { toWebRequest, type NodeRequest } from './request.ts';
 
 /**
  * The `ws` client with per-message deflate off: every upstream socket would
@@ -63,6 +71,29 @@ export interface NodeServerOptions {
    * @default 1000
    */
   shutdownGraceMs?: number;
+  /**
+   * A connection with no open request is closed after this long, in
+   * milliseconds: an HTTP/2 session with no stream, an HTTP/1.1 connection
+   * waiting for its first request, a TLS handshake. HTTP/1.1 keep-alive
+   * between requests stays Node's 5 s when that is shorter. Event streams are
+   * open requests, so they are never cut by it.
+   * @default 60000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * How long a request body may take to arrive in full, in milliseconds; past
+   * it the request is answered 408 and its connection (HTTP/2: its stream) closed.
+   * @default 10000
+   */
+  requestBodyTimeoutMs?: number;
+  /**
+   * Most concurrent streams a client may open on one HTTP/2 connection
+   * (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused.
+   * @default 128
+   */
+  http2MaxConcurrentStreams?: number;
+  /** Where unexpected errors are reported (one line each, never to clients). @default a JSON line on stderr */
+  onError?: (what: string, err: unknown) => void;
 }
 
 export interface NodeServer extends AsyncDisposable {
@@ -74,7 +105,6 @@ export interface NodeServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 /**
@@ -116,6 +146,9 @@ function sendResponse(response: Response, req: NodeRequest, res: NodeResponse): 
       head();
       if (!out.destroyed && !out.writableEnded) out.end();
     },
+    abort() {
+      out.destroy();
+    },
   });
   if (!stream) return sendNodeResponse(response, res as never, req as never, true);
   res.on('drain', stream.drained);
@@ -126,35 +159,59 @@ function sendResponse(response: Response, req: NodeRequest, res: NodeResponse): 
   return undefined;
 }
 
+/** The generic 500: what went wrong is logged, never sent (no stack, no path). */
+const internalError = () => new SubwayError('INTERNAL_SERVER_ERROR', 500, 'Internal server error').toResponse();
+
 export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
-  // Native Request/Response, so a Response's ReadableStream body is streamed as it is.
-  const adapter = createServerAdapter<RequestContext>((request, context) => gateway.fetch(request, context), {
-    fetchAPI: { Request, Response, Headers, ReadableStream, URL, URLSearchParams, fetch } as never,
-  });
-  // @whatwg-node/server stops listening for 'close' once the response emits
-  // 'finish', and Node's HTTP/2 compatibility layer emits 'finish' when the
-  // client resets the stream: an EventSource closed over HTTP/2 would never
-  // abort the request. Our own signal, tied to 'close', always does.
-  const listener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  const onError = options.onError ?? ((what: string, err: unknown) => process.stderr.write(`${logLine('error', what, err)}\n`));
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
+  const bodyTimeoutMs = options.requestBodyTimeoutMs ?? DEFAULTS.requestBodyTimeoutMs;
+  // The request URL's origin: fixed, never the Host header (see src/node/request.ts).
+  const origin = options.tls ? 'https://localhost' : 'http://localhost';
+  // The request's signal is tied to the response's 'close': Node's HTTP/2
+  // compatibility layer emits 'finish' when the client resets a stream, so a
+  // signal tied to 'finish' would never abort a closed EventSource's request.
+  const listener = (req: NodeRequest, res: NodeResponse) => {
     const controller = new AbortController();
     res.once('close', () => controller.abort());
-    const context = { signal: controller.signal, clientAddress: req.socket.remoteAddress };
-    // The adapter's own request listener, with our sender in place of sendNodeResponse (see sendResponse).
+    watchRequestBody(req, res, bodyTimeoutMs);
+    const context: RequestContext = { signal: controller.signal, clientAddress: req.socket?.remoteAddress };
     Promise.resolve()
-      .then(() => adapter.handleNodeRequestAndResponse(req as never, res as never, context))
-      .catch((err: unknown) => handleErrorFromRequestHandler(err, Response))
+      .then(() => gateway.fetch(toWebRequest(req, origin, controller.signal), context))
+      .catch((err: unknown) => {
+        // A request no Web Request can carry is the client's (400); anything else is ours, logged, never shown.
+        if (err instanceof SubwayError) return err.toResponse();
+        onError('internal error', err);
+        return internalError();
+      })
       .then((response) => sendResponse(response, req, res))
-      .catch((err: unknown) => console.error('[subway] could not send a response', err));
+      .catch((err: unknown) => {
+        onError('could not send a response', err);
+        res.destroy();
+      });
   };
+  const timeouts = connectionTimeouts(idleTimeoutMs, bodyTimeoutMs);
   const server = options.tls
-    ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener)
-    : http.createServer(listener);
+    ? http2.createSecureServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          allowHTTP1: true,
+          handshakeTimeout: idleTimeoutMs,
+          settings: { maxConcurrentStreams: options.http2MaxConcurrentStreams ?? DEFAULTS.http2MaxConcurrentStreams },
+        },
+        listener,
+      )
+    : http.createServer(timeouts, listener);
+  // The HTTP/1.1 fallback of the HTTP/2 server keeps these as properties.
+  if (options.tls) Object.assign(server, timeouts);
   const sessions = new Set<http2.ServerHttp2Session>();
   if (options.tls) {
     (server as http2.Http2SecureServer).on('session', (s) => {
       sessions.add(s);
       s.once('close', () => sessions.delete(s));
     });
+    closeIdleSessions(server as http2.Http2SecureServer, idleTimeoutMs);
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
