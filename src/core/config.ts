@@ -56,7 +56,7 @@ export interface GatewayConfig {
   maxVariablesBytes: number;
   /** Most events queued for a client that does not read. @default 4096 */
   maxQueuedEvents: number;
-  /** Most bytes queued for a client that does not read. @default 1048576 */
+  /** Most bytes queued for a client that does not read. @default 65536 */
   maxQueuedBytes: number;
   /** Most bytes queued for all clients that do not read together; unset: a quarter of the heap limit. */
   maxQueuedBytesTotal: number | undefined;

@@ -28,7 +28,7 @@ export const DEFAULTS = {
   // Streams.
   heartbeatMs: 15_000,
   maxQueuedEvents: 4096,
-  maxQueuedBytes: 1_048_576,
+  maxQueuedBytes: 65_536,
   /** The share of the JS heap the queue budget takes when `maxQueuedBytesTotal` is not set. */
   queueBudgetHeapShare: 0.25,
   /** The heap assumed where the runtime adapter passes none: a Cloudflare Worker isolate's 128 MiB. */

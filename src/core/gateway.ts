@@ -112,7 +112,7 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
   /**
    * Most bytes held for a client that does not read, in bytes, before its
    * stream ends with a `SLOW_CONSUMER` error.
-   * @default 1048576
+   * @default 65536
    */
   maxQueuedBytes?: number;
   /**

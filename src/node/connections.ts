@@ -81,7 +81,8 @@ export function watchRequestBody(req: NodeRequest, res: NodeResponse, ms: number
       if (!stream) headers.connection = 'close';
       (res as http.ServerResponse).writeHead(408, headers);
       res.end(body);
-      if (stream) res.once('finish', () => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+      // NO_ERROR waits for the response to be written, then resets the stream: the rest of the body is not wanted.
+      stream?.close(http2.constants.NGHTTP2_NO_ERROR);
     } else if (stream) {
       stream.close(http2.constants.NGHTTP2_NO_ERROR);
     } else {

@@ -149,6 +149,7 @@ function sendResponse(response: Response, req: NodeRequest, res: NodeResponse): 
     abort() {
       out.destroy();
     },
+    buffered: () => out.writableLength,
   });
   if (!stream) return sendNodeResponse(response, res as never, req as never, true);
   res.on('drain', stream.drained);

@@ -29,7 +29,7 @@ describe('configuration', () => {
       trustProxyHeader: undefined,
       maxVariablesBytes: 65536,
       maxQueuedEvents: 4096,
-      maxQueuedBytes: 1048576,
+      maxQueuedBytes: 65536,
       maxQueuedBytesTotal: undefined,
       maxVariablesDepth: 64,
       clientIpv6Prefix: 64,

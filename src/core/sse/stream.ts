@@ -76,7 +76,7 @@ export interface EventStreamOptions {
   /**
    * Most bytes held for a client that does not read, in bytes; past it the
    * stream ends with a `SLOW_CONSUMER` error.
-   * @default 1048576
+   * @default 65536
    */
   maxQueuedBytes?: number;
   /**
@@ -111,6 +111,8 @@ export interface FrameWriter {
   end(): void;
   /** Drops the response at once, with whatever it still holds (the queue budget's last resort). */
   abort?(): void;
+  /** Bytes written and not yet sent (Node's `writableLength`): they count against the queue budget too. */
+  buffered?(): number;
 }
 
 /** What the adapter tells a stream it attached a writer to. */
@@ -168,7 +170,10 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
   let queuedEvents = 0;
   /** The consumer asked for data (a pull) and got none yet. */
   let demand = false;
-  /** Bytes handed to the consumer since its last pull: it holds them until it asks for more. */
+  /**
+   * Bytes the consumer holds unsent, as the queue budget counts them: what a
+   * direct writer says it buffers, else what was handed over since its last pull.
+   */
   let inFlight = 0;
   let account: BudgetAccount | undefined;
 
@@ -274,9 +279,10 @@ export function createEventStream(options: EventStreamOptions, start: (sink: Eve
 
   /** The consumer wants more: everything queued goes out as one chunk. */
   const pull = () => {
-    if (inFlight > 0) {
-      account!.release(inFlight);
-      inFlight = 0;
+    if (account) {
+      const held = direct?.buffered?.() ?? 0;
+      account.release(inFlight - held);
+      inFlight = held;
     }
     if (queue.length === 0) {
       demand = !closed;

@@ -57,13 +57,9 @@ export function safeErrors(errors: readonly unknown[], policy: ErrorPolicy = DEF
  * object when it carries no errors (or the policy passes everything), else a
  * copy whose errors are filtered.
  */
-export function safeResult<T extends { readonly errors?: readonly unknown[] }>(result: T, policy: ErrorPolicy = DEFAULT_ERROR_POLICY): T {
-  const errors = result.errors;
+export function safeResult<T extends object>(result: T, policy: ErrorPolicy = DEFAULT_ERROR_POLICY): T {
+  const errors = (result as { errors?: unknown }).errors;
   if (errors === undefined || policy.extensions === 'all') return result;
-  if (!Array.isArray(errors)) {
-    // Not the GraphQL shape: nothing of it is known to be safe.
-    const { errors: _dropped, ...rest } = result;
-    return { ...rest, errors: [{ message: FALLBACK_MESSAGE }] } as unknown as T;
-  }
-  return { ...result, errors: safeErrors(errors, policy) };
+  // Not a list (not the GraphQL shape): nothing of it is known to be safe.
+  return { ...result, errors: Array.isArray(errors) ? safeErrors(errors, policy) : [{ message: FALLBACK_MESSAGE }] };
 }
