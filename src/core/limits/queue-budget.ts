@@ -57,24 +57,26 @@ export function createQueueBudget(limit: number, onError: (err: unknown) => void
   let evictions = 0;
   let scheduled = false;
 
+  const evict = (account: Account, force: boolean) => {
+    account.stage = force ? 2 : 1;
+    if (!force) evictions++;
+    try {
+      account.evict(force);
+    } catch (err) {
+      onError(err);
+    }
+  };
+
   const enforce = () => {
     scheduled = false;
-    // Each pass evicts the largest holders until the total fits; a holder
-    // asked to end that still holds bytes (its client does not take them) is
-    // forced in the next pass, so a few passes always suffice.
-    for (let pass = 0; pass < 3 && held > limit; pass++) {
-      const holders = [...accounts].filter((a) => a.held > 0 && a.stage < 2).sort((a, b) => b.held - a.held);
-      for (const account of holders) {
-        if (held <= limit) break;
-        const force = account.stage === 1;
-        account.stage = force ? 2 : 1;
-        if (!force) evictions++;
-        try {
-          account.evict(force);
-        } catch (err) {
-          onError(err);
-        }
-      }
+    if (held <= limit) return;
+    // Largest first. One asked to end that still holds bytes (its client does
+    // not take what it was handed) is forced before any smaller one is touched.
+    const holders = [...accounts].filter((a) => a.held > 0 && a.stage < 2).sort((a, b) => b.held - a.held);
+    for (const account of holders) {
+      if (held <= limit) return;
+      if (account.stage === 0) evict(account, false);
+      if (held > limit && account.held > 0 && account.stage === 1) evict(account, true);
     }
   };
 
