@@ -1,5 +1,5 @@
 /**
- * `npm start`'s entry with a way to force a full GC from outside (SIGUSR2),
+ * `npm start`'s entry (`subway start`) with a way to force a full GC from outside (SIGUSR2),
  * for benchmarks that compare memory before and after: run it with
  * `node --expose-gc bench/gateway-with-gc.ts`. Not for production.
  */
@@ -9,4 +9,5 @@ process.on('SIGUSR2', () => {
   gc();
   process.stdout.write('gc done\n');
 });
-await import('../src/cli/start.ts');
+const { main } = await import('../src/cli/subway.ts');
+process.exit(await main(['start'], process.env));

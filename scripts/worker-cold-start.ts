@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readConfig } from '../src/core/config.ts';
-import { COMPANION_FILE, MANIFEST_FILE } from '../src/core/operations/manifest.ts';
+import { writeWorkerEntry, type WorkerEntry } from '../src/cli/worker-entry.ts';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
@@ -54,19 +54,20 @@ function cpuTime(profile: CpuProfile, under: string): { total: number; within: n
   return { total, within };
 }
 
+let entry: WorkerEntry | undefined;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 try {
-  const build = spawnSync(process.execPath, ['src/cli/worker.ts', 'build', dir], { env, encoding: 'utf8' });
+  const build = spawnSync(process.execPath, ['src/cli/subway.ts', 'worker', 'build', dir], { env, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
   const bundle = readFileSync(join(dir, 'entry.js'));
-  const ops = resolve(readConfig(process.env).persistedOperations);
-  const aliases = `--alias subway-manifest:${join(ops, MANIFEST_FILE)} --alias subway-companion:${join(ops, COMPANION_FILE)}`;
+  // The same entry `subway worker build` bundled: the folder's operations, imported by path.
+  entry = await writeWorkerEntry(readConfig(process.env).persistedOperations);
   const totals: number[] = [];
   const registry: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const outfile = join(dir, `startup-${i}.cpuprofile`);
-    const run = spawnSync(process.execPath, [wrangler, 'check', 'startup', `--args=${aliases}`, '--outfile', outfile], { env, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [wrangler, 'check', 'startup', `--args=${entry.path} --config ${resolve('wrangler.toml')}`, '--outfile', outfile], { env, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`wrangler check startup failed:\n${run.stdout}${run.stderr}`);
     const { total, within } = cpuTime(JSON.parse(readFileSync(outfile, 'utf8')) as CpuProfile, 'createRegistry');
     totals.push(total);
@@ -77,5 +78,6 @@ try {
   console.log(`cold start in workerd (median of ${RUNS}): ${median(totals).toFixed(1)} ms CPU, of which registry ${median(registry).toFixed(1)} ms`);
   console.log(`  runs: ${totals.map((t) => t.toFixed(1)).join(', ')} ms`);
 } finally {
+  await entry?.dispose();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
-import { useSubscription, type SubscriptionStatus } from 'subway/react';
-import type { ResultOf } from 'subway/client';
+import { useSubscription, type SubscriptionStatus } from '@subway-sse/client/react';
+import type { ResultOf } from '@subway-sse/client';
 import type { Symbol as StockSymbol } from '../../persisted-operations/operations.ts';
 import { Multiplex } from './Multiplex.tsx';
 import { pageProtocol } from './protocol.ts';
@@ -199,7 +199,7 @@ export function App() {
       )}
       <Multiplex protocol={protocol} initial={muxOnly ? muxCount : 24} autoOpen={muxOnly} />
       <footer>
-        Each card is <code>useSubscription(id, variables)</code> from <code>subway/react</code>: one stream per subscription, one upstream graphql-ws
+        Each card is <code>useSubscription(id, variables)</code> from <code>@subway-sse/client/react</code>: one stream per subscription, one upstream graphql-ws
         socket per stream. Open DevTools → Network → a <code>graphql?id=…</code> request → EventStream.
       </footer>
     </div>

@@ -1,5 +1,5 @@
 import { memo, useEffect, useRef, useState } from 'react';
-import { useSubscription } from 'subway/react';
+import { useSubscription } from '@subway-sse/client/react';
 
 interface Tally {
   /** Events received per cell. */

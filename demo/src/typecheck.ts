@@ -4,8 +4,8 @@
  * `@ts-expect-error` must meet an error. The generated map's own types (each
  * variable, ids, aliases, mutations) are checked in test/types/operations.typecheck.ts.
  */
-import { subscribe } from 'subway/client';
-import { useSubscription } from 'subway/react';
+import { subscribe } from '@subway-sse/client';
+import { useSubscription } from '@subway-sse/client/react';
 
 export function Checks() {
   // The hook, typed by the registered map.

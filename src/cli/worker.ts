@@ -1,40 +1,111 @@
 /**
- * `npm run dev:worker`, `npm run deploy`, `npm run build:worker`: wrangler,
- * configured from the same environment variables as `npm start`.
+ * `subway worker dev|build|deploy` (`npm run dev:worker`, `npm run
+ * build:worker`, `npm run deploy`): wrangler, configured from the same
+ * environment variables as `subway start`.
  *
- * - `PERSISTED_OPERATIONS` is chosen at build time: the folder's generated
- *   files are checked (present, fresh) and bundled through wrangler's
- *   `--alias` (see wrangler.toml).
- * - The gateway's settings (`WORKER_SETTINGS`: `UPSTREAM_URL`, the other
- *   `UPSTREAM_*`, `HEARTBEAT_MS`, `RETRY_MS`, `MAX_QUERY_STRING_BYTES`,
- *   `OPERATIONS_LIST`), when set, become Worker vars (`--var`), replacing
- *   wrangler.toml's `[vars]`; they are checked here first, as `npm start` would.
+ * - The operations folder (`--dir`, or PERSISTED_OPERATIONS) is chosen at
+ *   build time: its generated files are checked (present, fresh), and an
+ *   entry module that imports exactly them is wrangler's script
+ *   (src/cli/worker-entry.ts), for dev, build and deploy alike.
+ * - The gateway's settings (`WORKER_SETTINGS`), when set, become Worker vars
+ *   (`--var`), replacing wrangler.toml's `[vars]`; they are checked here
+ *   first, as `subway start` would.
  * - `dev` listens on `PORT`/`HOST`; without `UPSTREAM_URL` it starts the
- *   embedded example upstream, as `npm start` does.
+ *   embedded example upstream, as `subway start` does.
  * - `build` writes the bundle `wrangler deploy` would upload to `dist/worker`
  *   (or the folder given after it) without deploying.
+ * - wrangler.toml (or .json/.jsonc) of the working directory is used when
+ *   there is one; without, the Worker is named `subway`.
  *
  * Any further arguments go to wrangler as they are.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
 import { ConfigError, readConfig, WORKER_SETTINGS } from '../core/config.ts';
+import { createRegistry } from '../core/operations/registry.ts';
 import { createExampleSchema } from '../example/schema.ts';
 import { startGraphqlWsServer, type UpstreamServer } from '../example/server.ts';
 import { loadOperations, OperationsError } from '../node/operations/load.ts';
-import { COMPANION_FILE, MANIFEST_FILE } from '../core/operations/manifest.ts';
+import { tryItUrl } from './try-it.ts';
+import { writeWorkerEntry } from './worker-entry.ts';
 
 const COMMANDS = ['dev', 'deploy', 'build'] as const;
 type Command = (typeof COMMANDS)[number];
 
-/** The wrangler arguments for a command, from the environment. */
-export function wranglerArgs(command: Command, env: Record<string, string | undefined>, extra: readonly string[] = [], upstreamUrl?: string): string[] {
+/** The compatibility date of a Worker deployed without a wrangler config of its own (the same as this repository's wrangler.toml). */
+export const COMPATIBILITY_DATE = '2026-11-17';
+const CONFIG_FILES = ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'];
+
+export const WORKER_HELP = `usage: subway worker dev|build|deploy [--dir <folder>] [wrangler arguments]
+       subway worker build [<outdir>] [--dir <folder>]
+
+Runs the gateway as a Cloudflare Worker with wrangler (install it in your app:
+npm install --save-dev wrangler), with the operations of one folder bundled in.
+
+  dev              on workerd, locally (wrangler dev), on PORT/HOST; without
+                   UPSTREAM_URL it starts the embedded example upstream too
+  build [outdir]   the bundle \`wrangler deploy\` would upload, into outdir
+                   (default dist/worker), without deploying
+  deploy           wrangler deploy; needs UPSTREAM_URL (here or in wrangler.toml [vars])
+
+  --dir <folder>   the registered operations (PERSISTED_OPERATIONS; default persisted-operations)
+  -h, --help       this help
+
+The gateway's settings set in the environment (UPSTREAM_URL, HEARTBEAT_MS,
+CORS_ORIGINS, ...) become Worker vars. wrangler.toml of the working directory
+is used when there is one; without, the Worker is named subway (pass --name).
+Other arguments go to wrangler as they are, e.g. \`subway worker deploy --dry-run\`.`;
+
+interface Parsed {
+  command: Command;
+  dir: string | undefined;
+  /** What goes to wrangler, `build`'s outdir first when given. */
+  extra: string[];
+}
+
+function parse(argv: readonly string[]): Parsed | 'help' {
+  const [name = '', ...rest] = argv;
+  if (name === '--help' || name === '-h' || rest.includes('--help') || rest.includes('-h')) return 'help';
+  if (!COMMANDS.includes(name as Command)) throw new ConfigError(`subway worker: expected dev, build or deploy, got ${name ? `"${name}"` : 'nothing'}.\n\n${WORKER_HELP}`);
+  let dir: string | undefined;
+  const extra: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--dir') {
+      dir = rest[++i];
+      if (dir === undefined) throw new ConfigError('subway worker: --dir needs a folder.');
+    } else if (arg.startsWith('--dir=')) dir = arg.slice('--dir='.length);
+    else extra.push(arg);
+  }
+  return { command: name as Command, dir, extra };
+}
+
+const hasFlag = (args: readonly string[], ...names: string[]) => args.some((a) => names.some((n) => a === n || a.startsWith(`${n}=`)));
+
+/** The wrangler config this run uses: `--config`/`-c` when given, else one in the working directory. */
+function configFile(extra: readonly string[]): string | undefined {
+  const i = extra.findIndex((a) => a === '--config' || a === '-c');
+  if (i >= 0) return extra[i + 1];
+  const inline = extra.find((a) => a.startsWith('--config='));
+  if (inline) return inline.slice('--config='.length);
+  return CONFIG_FILES.find((f) => existsSync(f));
+}
+
+/** The wrangler arguments for a command, from the environment: `script` is the entry module. */
+export function wranglerArgs(command: Command, env: Record<string, string | undefined>, script: string, extra: readonly string[] = [], upstreamUrl?: string): string[] {
   const config = readConfig(env);
-  const dir = resolve(config.persistedOperations);
-  const args: string[] = command === 'dev' ? ['dev'] : ['deploy'];
-  if (command === 'build') args.push('--dry-run', '--outdir', extra[0] && !extra[0].startsWith('-') ? extra[0] : 'dist/worker');
-  args.push('--alias', `subway-manifest:${resolve(dir, MANIFEST_FILE)}`, '--alias', `subway-companion:${resolve(dir, COMPANION_FILE)}`);
+  const args: string[] = command === 'dev' ? ['dev', script] : ['deploy', script];
+  const outdir = command === 'build' && extra[0] && !extra[0].startsWith('-') ? extra[0] : undefined;
+  const rest = outdir ? extra.slice(1) : [...extra];
+  if (command === 'build') args.push('--dry-run', '--outdir', outdir ?? 'dist/worker');
+  const file = configFile(rest);
+  // wrangler looks for its config next to the script it is given, not in the working directory: name it.
+  if (file && !hasFlag(rest, '--config', '-c')) args.push('--config', file);
+  if (!file) {
+    if (!hasFlag(rest, '--name')) args.push('--name', 'subway');
+    if (!hasFlag(rest, '--compatibility-date')) args.push('--compatibility-date', COMPATIBILITY_DATE);
+  }
   const url = upstreamUrl ?? config.upstreamUrl;
   if (url) args.push('--var', `UPSTREAM_URL:${url}`);
   for (const name of WORKER_SETTINGS) {
@@ -42,70 +113,98 @@ export function wranglerArgs(command: Command, env: Record<string, string | unde
     if (name !== 'UPSTREAM_URL' && value) args.push('--var', `${name}:${value}`);
   }
   if (command === 'dev') args.push('--port', String(config.port), '--ip', config.host);
-  const rest = command === 'build' && extra[0] && !extra[0].startsWith('-') ? extra.slice(1) : extra;
   return [...args, ...rest];
 }
 
-function runWrangler(args: string[]): Promise<number> {
-  const bin = createRequire(import.meta.url).resolve('wrangler/package.json').replace(/package\.json$/, 'bin/wrangler.js');
-  const child = spawn(process.execPath, [bin, ...args], {
+/** wrangler's CLI, as installed next to the app (an optional peer dependency of the package). */
+function wranglerBin(): string {
+  try {
+    return createRequire(import.meta.url).resolve('wrangler/package.json').replace(/package\.json$/, 'bin/wrangler.js');
+  } catch {
+    throw new ConfigError('subway worker needs wrangler: npm install --save-dev wrangler');
+  }
+}
+
+function runWrangler(args: string[], env: Record<string, string | undefined>): Promise<number> {
+  const child = spawn(process.execPath, [wranglerBin(), ...args], {
     stdio: 'inherit',
     // No usage metrics unless asked for; a local run never fetches Request.cf.
-    env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env },
+    env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...env },
   });
   let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      stopping = true;
-      child.kill(signal);
-    });
-  }
+  const forward = (signal: NodeJS.Signals) => {
+    stopping = true;
+    child.kill(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
   return new Promise((resolveExit, reject) => {
     child.once('error', reject);
     // Stopped on request (wrangler exits 128 + the signal's number): a clean stop.
-    child.once('exit', (code, signal) => resolveExit(stopping && (signal || code === 130 || code === 143) ? 0 : (code ?? 1)));
+    child.once('exit', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolveExit(stopping && (signal || code === 130 || code === 143) ? 0 : (code ?? 1));
+    });
   });
 }
 
-async function main(): Promise<number> {
-  const [name = '', ...extra] = process.argv.slice(2);
-  if (!COMMANDS.includes(name as Command)) throw new ConfigError(`usage: node src/cli/worker.ts ${COMMANDS.join('|')} [wrangler arguments]`);
-  const command = name as Command;
-  const config = readConfig(process.env);
+/** `deploy` without UPSTREAM_URL: wrangler would replace the Worker's vars with the config's, so the config must name one. */
+async function checkDeployUpstream(extra: readonly string[]): Promise<void> {
+  const file = configFile(extra);
+  let fromConfig: unknown;
+  if (file) {
+    const { unstable_readConfig } = await import('wrangler');
+    fromConfig = (unstable_readConfig({ config: file }).vars as Record<string, unknown>)['UPSTREAM_URL'];
+  }
+  if (typeof fromConfig !== 'string' || fromConfig.trim() === '') {
+    throw new ConfigError('UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or in the environment (`UPSTREAM_URL=wss://… subway worker deploy`).');
+  }
+  readConfig({ UPSTREAM_URL: fromConfig });
+}
+
+async function run(parsed: Parsed, env: Record<string, string | undefined>): Promise<number> {
+  const { command, extra } = parsed;
+  const settings = parsed.dir === undefined ? env : { ...env, PERSISTED_OPERATIONS: parsed.dir };
+  const config = readConfig(settings);
   // The Worker cannot read the folder at run time: refuse to bundle missing or stale files.
-  const { manifest } = await loadOperations(config.persistedOperations);
-  console.log(`subway: bundling ${manifest.operations.length} persisted operations from ${config.persistedOperations}`);
+  const bundle = await loadOperations(config.persistedOperations);
+  console.log(`subway: bundling ${bundle.manifest.operations.length} persisted operations from ${config.persistedOperations}`);
+  if (command === 'deploy' && !config.upstreamUrl) await checkDeployUpstream(extra);
+  wranglerBin();
   let example: UpstreamServer | undefined;
   if (command === 'dev' && !config.upstreamUrl) {
     example = await startGraphqlWsServer(createExampleSchema());
     console.log(`subway: upstream ${example.url} (embedded example)`);
-    const vars = encodeURIComponent(JSON.stringify({ intervalMs: 1000 }));
+  }
+  if (command === 'dev') {
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-    console.log(`subway: try  curl -N 'http://${host}:${config.port}/graphql?id=Clock&variables=${vars}'`);
+    const url = tryItUrl(createRegistry(bundle), `http://${host}:${config.port}`);
+    if (url) console.log(`subway: try  curl -N '${url}'`);
   }
-  if (command === 'deploy' && !config.upstreamUrl) {
-    // wrangler deploy replaces the Worker's vars with wrangler.toml's: an empty one there would deploy a Worker that answers 500.
-    const { unstable_readConfig } = await import('wrangler');
-    const fromToml = (unstable_readConfig({ config: 'wrangler.toml' }).vars as Record<string, unknown>).UPSTREAM_URL;
-    if (typeof fromToml !== 'string' || fromToml.trim() === '') {
-      throw new ConfigError('UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or run `UPSTREAM_URL=wss://… npm run deploy`.');
-    }
-    readConfig({ UPSTREAM_URL: fromToml });
-  }
+  const entry = await writeWorkerEntry(config.persistedOperations);
   try {
-    return await runWrangler(wranglerArgs(command, process.env, extra, example?.url));
+    return await runWrangler(wranglerArgs(command, settings, entry.path, extra, example?.url), env);
   } finally {
+    await entry.dispose();
     await example?.close();
   }
 }
 
-try {
-  process.exitCode = await main();
-} catch (err) {
-  if (err instanceof ConfigError || err instanceof OperationsError) {
-    console.error(`subway: ${err.message}`);
-    process.exitCode = 1;
-  } else {
+/** Runs one `subway worker` command; resolves with the exit code. */
+export async function runWorker(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  try {
+    const parsed = parse(argv);
+    if (parsed === 'help') {
+      console.log(WORKER_HELP);
+      return 0;
+    }
+    return await run(parsed, env);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof OperationsError) {
+      console.error(`subway: ${err.message}`);
+      return err.message.includes(WORKER_HELP) ? 2 : 1;
+    }
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `subway/client`: one subscription = one `EventSource` on
+ * `@subway-sse/client`: one subscription = one `EventSource` on
  * `GET /graphql?id=…&variables=…`. No runtime dependencies: it uses the
  * platform's own EventSource (and `fetch`, only to read why a request was
  * refused). Over HTTP/2 every subscription of a page shares one connection.
@@ -40,7 +40,7 @@ export type UntypedOperations = { [idOrName: string]: { variables: Record<string
  *
  * ```ts
  * import type { OperationIds, Operations } from '../persisted-operations/operations.ts';
- * declare module 'subway/client' { interface Register { operations: Operations; operationIds: OperationIds } }
+ * declare module '@subway-sse/client' { interface Register { operations: Operations; operationIds: OperationIds } }
  * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -127,9 +127,21 @@ export interface Sink<Data> {
   reconnecting?(): void;
 }
 
-/** The subset of the EventSource constructor the client uses (the browser's, or e.g. the `eventsource` package's). */
+/**
+ * What the client uses of an EventSource: the browser's, or e.g. the
+ * `eventsource` package's in Node. Structural, so any implementation fits
+ * whatever DOM or Node typings the app compiles with.
+ */
+export interface EventSourceLike {
+  /** 2 (`EventSource.CLOSED`) once the source gave up for good. */
+  readonly readyState: number;
+  addEventListener(type: string, listener: (event: { readonly data?: unknown }) => void): void;
+  close(): void;
+}
+
+/** An EventSource constructor (the client passes `withCredentials`). */
 export interface EventSourceConstructor {
-  new (url: string, init?: { withCredentials?: boolean }): EventSource;
+  new (url: string, init?: { withCredentials?: boolean }): EventSourceLike;
 }
 
 export interface SubscribeOptions {
@@ -137,22 +149,22 @@ export interface SubscribeOptions {
    * The gateway's operation endpoint, absolute or relative to the page.
    * @default "/graphql"
    */
-  url?: string;
+  url?: string | undefined;
   /**
    * Send cookies to a gateway on another origin (EventSource's `withCredentials`; the probe of a refusal sends them too).
    * @default false
    */
-  withCredentials?: boolean;
+  withCredentials?: boolean | undefined;
   /** The EventSource implementation. @default globalThis.EventSource */
-  EventSource?: EventSourceConstructor;
+  EventSource?: EventSourceConstructor | undefined;
   /** The fetch used to read the body of a refused request (EventSource cannot). @default globalThis.fetch */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /**
    * Milliseconds before reopening a source that the server closed with a 5xx
    * or that a probe could not reach; doubles with each failure in a row, up to 30 s.
    * @default 1000
    */
-  retryMs?: number;
+  retryMs?: number | undefined;
 }
 
 const CLOSED = 2; // EventSource.CLOSED, without touching a global that Node may not have
@@ -178,7 +190,7 @@ function parseErrors(status: number, body: string): SubwayClientError {
     // Not JSON (e.g. a proxy's HTML error page): reported below by status alone.
   }
   const first = errors[0];
-  const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : `HTTP_${status}`;
+  const code = typeof first?.extensions?.['code'] === 'string' ? first.extensions['code'] : `HTTP_${status}`;
   return new SubwayClientError(code, first?.message ?? `The gateway answered ${status}.`, status, errors);
 }
 
@@ -211,13 +223,13 @@ export function createClient<Ops extends OperationMap<Ops> = RegisteredOperation
 
 function subscribeUntyped(idOrName: string, variables: unknown, sink: Sink<unknown>, options: SubscribeOptions): () => void {
   const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
-  if (!EventSourceImpl) throw new TypeError('subway/client: no EventSource in this runtime; pass options.EventSource.');
+  if (!EventSourceImpl) throw new TypeError('@subway-sse/client: no EventSource in this runtime; pass options.EventSource.');
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const withCredentials = options.withCredentials ?? false;
   const retryMs = options.retryMs ?? 1000;
   const url = operationUrl(options.url ?? '/graphql', idOrName, variables);
 
-  let source: EventSource | undefined;
+  let source: EventSourceLike | undefined;
   let probe: AbortController | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
@@ -299,9 +311,9 @@ function subscribeUntyped(idOrName: string, variables: unknown, sink: Sink<unkno
       if (done || source !== es) return;
       let result: ExecutionResult;
       try {
-        result = JSON.parse((event as MessageEvent<string>).data) as ExecutionResult;
+        result = JSON.parse(String(event.data)) as ExecutionResult;
       } catch {
-        return fail(new SubwayClientError('BAD_EVENT', `A "next" event did not carry JSON: ${(event as MessageEvent<string>).data.slice(0, 100)}`, undefined));
+        return fail(new SubwayClientError('BAD_EVENT', `A "next" event did not carry JSON: ${String(event.data).slice(0, 100)}`, undefined));
       }
       sink.next(result);
     });

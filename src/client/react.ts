@@ -1,6 +1,6 @@
 /**
- * `subway/react`: `useSubscription(idOrName, variables, options)` on
- * `subway/client`. It re-subscribes only when the variables' value changes
+ * `@subway-sse/client/react`: `useSubscription(idOrName, variables, options)` on
+ * `@subway-sse/client`. It re-subscribes only when the variables' value changes
  * (compared by their stable JSON, so `{ room: 'a' }` written inline in a
  * component does not reopen the stream on every render), closes the
  * EventSource on unmount, and under StrictMode's mount, unmount, mount it
@@ -45,7 +45,7 @@ export interface SubscriptionState<Data> {
 
 export interface UseSubscriptionOptions<Data> extends SubscribeOptions {
   /** Called with every result, e.g. to append chat messages to a list (the state keeps only the latest). */
-  onResult?: (result: ExecutionResult<Data>) => void;
+  onResult?: ((result: ExecutionResult<Data>) => void) | undefined;
 }
 
 // The hook's own generics type the call; inside, the untyped signature.
@@ -56,7 +56,7 @@ const initial: SubscriptionState<never> = { data: undefined, error: undefined, s
 function resultError(result: ExecutionResult): SubwayClientError | undefined {
   const first = result.errors?.[0];
   if (!first) return undefined;
-  const code = typeof first.extensions?.code === 'string' ? first.extensions.code : 'GRAPHQL_ERROR';
+  const code = typeof first.extensions?.['code'] === 'string' ? first.extensions['code'] : 'GRAPHQL_ERROR';
   return new SubwayClientError(code, first.message, undefined, result.errors);
 }
 

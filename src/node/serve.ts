@@ -163,20 +163,43 @@ function sendResponse(response: Response, req: NodeRequest, res: NodeResponse): 
 /** The generic 500: what went wrong is logged, never sent (no stack, no path). */
 const internalError = () => new SubwayError('INTERNAL_SERVER_ERROR', 500, 'Internal server error').toResponse();
 
-export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
+/** A request listener for `http.createServer`, `http2.createServer` or `http2.createSecureServer` (with `allowHTTP1`). */
+export type NodeListener = (req: NodeRequest, res: NodeResponse) => void;
+
+export interface NodeListenerOptions {
+  /**
+   * How long a request body may take to arrive in full, in milliseconds; past
+   * it the request is answered 408 and its connection (HTTP/2: its stream) closed.
+   * @default 10000
+   */
+  requestBodyTimeoutMs?: number;
+  /** Where unexpected errors are reported (one line each, never to clients). @default a JSON line on stderr */
+  onError?: (what: string, err: unknown) => void;
+}
+
+/**
+ * The gateway as a Node request listener, for an `http` or `http2` server of
+ * your own (`serveNode` uses it too). It aborts a stream when its client goes
+ * away, over HTTP/2 as well, and writes event streams straight to the socket.
+ * The request URL is made from the path alone, never from `Host`
+ * (src/node/request.ts); a body that does not arrive in time is a 408; an
+ * internal error is a generic 500 and one log line. Closing the server, and
+ * its connection time-outs, are yours (`serveNode` sets them, see
+ * src/node/connections.ts): `gateway.dispose()` ends the streams.
+ */
+export function createNodeListener(gateway: Gateway, options: NodeListenerOptions = {}): NodeListener {
   const onError = options.onError ?? ((what: string, err: unknown) => process.stderr.write(`${logLine('error', what, err)}\n`));
-  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
   const bodyTimeoutMs = options.requestBodyTimeoutMs ?? DEFAULTS.requestBodyTimeoutMs;
-  // The request URL's origin: fixed, never the Host header (see src/node/request.ts).
-  const origin = options.tls ? 'https://localhost' : 'http://localhost';
   // The request's signal is tied to the response's 'close': Node's HTTP/2
   // compatibility layer emits 'finish' when the client resets a stream, so a
   // signal tied to 'finish' would never abort a closed EventSource's request.
-  const listener = (req: NodeRequest, res: NodeResponse) => {
+  return (req, res) => {
     const controller = new AbortController();
     res.once('close', () => controller.abort());
     watchRequestBody(req, res, bodyTimeoutMs);
     const context: RequestContext = { signal: controller.signal, clientAddress: req.socket?.remoteAddress };
+    // The request URL's origin: fixed, never the Host header (see src/node/request.ts).
+    const origin = (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https://localhost' : 'http://localhost';
     Promise.resolve()
       .then(() => gateway.fetch(toWebRequest(req, origin, controller.signal), context))
       .catch((err: unknown) => {
@@ -191,6 +214,12 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
         res.destroy();
       });
   };
+}
+
+export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
+  const bodyTimeoutMs = options.requestBodyTimeoutMs ?? DEFAULTS.requestBodyTimeoutMs;
+  const listener = createNodeListener(gateway, { requestBodyTimeoutMs: bodyTimeoutMs, onError: options.onError });
   const timeouts = connectionTimeouts(idleTimeoutMs, bodyTimeoutMs);
   const server = options.tls
     ? http2.createSecureServer(

@@ -1,5 +1,6 @@
 /**
- * `npm run register -- (--upstream <ws url> | --schema <file.graphql>) [options]`
+ * `subway register (--upstream <ws url> | --schema <file.graphql>) [options]`
+ * (`npm run register -- …` in this repository).
  *
  * Validates every operation in the persisted-operations folder against the
  * upstream's schema and writes the files the gateway loads. `--import` adds
@@ -17,10 +18,31 @@ import { readSources, type SourceFile } from '../node/operations/source.ts';
 import { NodeWebSocket } from '../node/serve.ts';
 import { introspectOverWebSocket } from './introspect.ts';
 
-const USAGE = `usage: npm run register -- (--upstream <ws(s) url> | --schema <file.graphql>) [--dir <folder>]
+const USAGE = `usage: subway register (--upstream <ws(s) url> | --schema <file.graphql>) [--dir <folder>]
          [--import <file> ... [--allow-custom-ids]] [--emit-map] [--check | --watch]`;
 
-const OPTIONS = {
+/** \`subway register --help\`: every option of OPTIONS, each on its line (a test checks that none is missing). */
+export const REGISTER_HELP = `${USAGE}
+
+Validates every .graphql file of the folder (one named operation per file)
+against the upstream's schema and writes, into the folder, what the gateway
+loads and what clients are typed by: persisted-query-manifest.json, subway.json
+and operations.ts. Commit them.
+
+  --upstream <url>      introspect the schema over graphql-ws (either protocol), ws:// or wss://
+  --schema <file>       read the schema from an SDL file instead
+  --dir <folder>        the operations folder (PERSISTED_OPERATIONS; default persisted-operations)
+  --import <file>       add the operations of another tool's file (Apollo manifest, {id: text} map,
+                        Relay query map); repeatable
+  --allow-custom-ids    with --import: keep ids that are not a hash of their text, as aliases
+  --emit-map            also write persisted-documents.json ({"<sha256>": "<text>"})
+  --check               CI: exit 1 when the files are stale or an operation no longer validates; write nothing
+  --watch               register again on every change to a .graphql file
+  -h, --help            this help
+
+See docs/operations.md.`;
+
+export const OPTIONS = {
   upstream: { type: 'string' },
   schema: { type: 'string' },
   dir: { type: 'string' },
@@ -29,6 +51,7 @@ const OPTIONS = {
   'emit-map': { type: 'boolean' },
   check: { type: 'boolean' },
   watch: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 interface Run {
@@ -86,7 +109,7 @@ async function registerOnce(run: Run, check: boolean): Promise<number> {
     const stale = await findStaleOutputs(dir, outputs, shown);
     for (const line of stale) console.error(line);
     if (stale.length > 0) {
-      console.error(`The generated files in ${shown} are stale: run \`npm run register\` and commit the result.`);
+      console.error(`The generated files in ${shown} are stale: run \`subway register\` and commit the result.`);
       return 1;
     }
     console.log(`${plural(outputs.manifest.operations.length, 'operation')} in ${shown} validate and the generated files are up to date.`);
@@ -144,6 +167,10 @@ export async function runRegister(argv: string[], env: Record<string, string | u
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (values.help) {
+    console.log(REGISTER_HELP);
+    return 0;
   }
   if (!values.upstream === !values.schema) {
     console.error(`Give exactly one of --upstream and --schema.\n${USAGE}`);

@@ -1,13 +1,13 @@
 /**
- * The Cloudflare Worker entry (`main` in wrangler.toml). The persisted
- * operations are bundled at build time: `subway-manifest` and
- * `subway-companion` are wrangler aliases for the two files `npm run register`
- * wrote in the chosen folder (`persisted-operations/` by default; the
- * `npm run dev:worker` and `npm run deploy` scripts point them at
- * `PERSISTED_OPERATIONS`).
+ * This repository's own Worker, as `wrangler dev` / `wrangler deploy` run by
+ * hand see it (`main` in wrangler.toml): the gateway with the operations of
+ * persisted-operations/ bundled in. `subway worker dev|build|deploy` (the npm
+ * scripts) write an entry of the same three lines for the folder they are
+ * given instead (src/cli/worker-entry.ts); a team's own Worker does the same
+ * with `@subway-sse/gateway/worker` (docs/workers.md).
  */
-import manifest from 'subway-manifest';
-import companion from 'subway-companion';
+import manifest from '../../persisted-operations/persisted-query-manifest.json' with { type: 'json' };
+import companion from '../../persisted-operations/subway.json' with { type: 'json' };
 import { createWorkerHandler } from './app.ts';
 
 // workerd's own WebSocket (its constructor takes the graphql-transport-ws subprotocol).

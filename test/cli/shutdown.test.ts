@@ -14,7 +14,7 @@ import { startUpstream } from '../fixtures/upstream.ts';
 describe('graceful shutdown', () => {
   it('ends every open stream with a retry hint, completes every upstream operation, and exits 0', async () => {
     const upstream = await startUpstream();
-    const server = runCli('src/cli/start.ts', [], {
+    const server = runCli('src/cli/subway.ts', ['start'], {
       HOST: '127.0.0.1',
       PORT: '0',
       HEARTBEAT_MS: '0',

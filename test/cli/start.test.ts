@@ -4,7 +4,7 @@ import { runCli } from '../fixtures/cli.ts';
 import { freePort } from '../fixtures/ports.ts';
 import { connectHttp2, openSse, openSseHttp2 } from '../fixtures/sse.ts';
 
-const start = (env: Record<string, string>) => runCli('src/cli/start.ts', [], { HOST: '127.0.0.1', ...env });
+const start = (env: Record<string, string>) => runCli('src/cli/subway.ts', ['start'], { HOST: '127.0.0.1', ...env });
 
 describe('npm start', () => {
   it('serves the example with no configuration, and prints a curl line that shows events', async () => {
@@ -60,6 +60,6 @@ describe('npm start', () => {
   it('refuses to start on stale operations', async () => {
     const server = start({ PORT: '0', PERSISTED_OPERATIONS: 'test/no-such-folder' });
     expect(await server.exited).toBe(1);
-    expect(server.stderr).toMatch(/^subway: test\/no-such-folder\/persisted-query-manifest.json is missing: run `npm run register` to generate it.\n$/);
+    expect(server.stderr).toMatch(/^subway: test\/no-such-folder\/persisted-query-manifest.json is missing: run `subway register` to generate it.\n$/);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * subway/client in Node, on the `eventsource` package, against a real gateway
+ * @subway-sse/client in Node, on the `eventsource` package, against a real gateway
  * and upstream; the failure paths a gateway cannot easily be made to take (a
  * 503 that then recovers, an HTML page) against a small real HTTP server.
  */
@@ -79,7 +79,7 @@ async function scriptedServer(answers: ((res: http.ServerResponse) => void)[]) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, requests };
 }
 
-describe('subway/client', () => {
+describe('@subway-sse/client', () => {
   it('builds one URL per value: stable JSON, empty variables left out', () => {
     expect(operationUrl('http://gw.test/graphql', 'Ticks', { b: 1, a: { d: [2], c: 'x' } })).toBe(
       'http://gw.test/graphql?id=Ticks&variables=%7B%22a%22%3A%7B%22c%22%3A%22x%22%2C%22d%22%3A%5B2%5D%7D%2C%22b%22%3A1%7D',
@@ -90,7 +90,7 @@ describe('subway/client', () => {
 
   it('asks for an EventSource where the runtime has none', () => {
     expect(() => subscribe('Clock', {}, { next() {} }, { url: 'http://gw.test/graphql' })).toThrow(
-      'subway/client: no EventSource in this runtime; pass options.EventSource.',
+      '@subway-sse/client: no EventSource in this runtime; pass options.EventSource.',
     );
   });
 

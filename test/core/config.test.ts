@@ -108,19 +108,19 @@ describe('configuration', () => {
     expect(() => readConfig(env)).toThrow(message);
   });
 
-  it('reads the same gateway settings for a Worker as for Node, and documents them in the Workers section', async () => {
+  it('reads the same gateway settings for a Worker as for Node, and documents them in docs/workers.md', async () => {
     const env = { UPSTREAM_URL: 'wss://a.example/graphql', UPSTREAM_PROTOCOL: 'subscriptions-transport-ws', UPSTREAM_MAX_MESSAGE_BYTES: '2048', MAX_QUERY_STRING_BYTES: '300', OPERATIONS_LIST: 'off', PORT: '1' };
     const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, idleTimeoutMs, requestBodyTimeoutMs, http2MaxConcurrentStreams, ...gateway } =
       readConfig(env);
     expect(readGatewayConfig(env)).toEqual(gateway);
     expect(Object.keys(gateway)).toHaveLength(WORKER_SETTINGS.length);
-    const readme = await readFile('README.md', 'utf8');
-    const workers = readme.slice(readme.indexOf('## Cloudflare Workers'), readme.indexOf('### Deploying, step by step'));
+    const doc = await readFile('docs/workers.md', 'utf8');
+    const workers = doc.slice(0, doc.indexOf('## Deploying, step by step'));
     for (const name of WORKER_SETTINGS) expect(workers).toContain(`\`${name}\``);
   });
 
-  it('is documented in the README by the generated table', async () => {
-    const readme = await readFile('README.md', 'utf8');
-    expect(readme).toContain(settingsTable());
+  it('is documented in docs/configuration.md by the generated table', async () => {
+    const doc = await readFile('docs/configuration.md', 'utf8');
+    expect(doc).toContain(settingsTable());
   });
 });

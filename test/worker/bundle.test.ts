@@ -17,7 +17,7 @@ function build(outdir: string, env: Record<string, string>, command = 'build'): 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['src/cli/worker.ts', command, ...(command === 'build' ? [outdir] : [])],
+      ['src/cli/subway.ts', 'worker', command, ...(command === 'build' ? [outdir] : [])],
       { env: { ...process.env, ...env, WRANGLER_SEND_METRICS: 'false' }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
@@ -54,7 +54,7 @@ describe('the Worker bundle', () => {
     const refused = await worker.fetch(new Request('http://gateway.test/graphql?id=Nope'), { UPSTREAM_URL: 'ws://127.0.0.1:9/graphql' }, ctx);
     expect(refused.status).toBe(404);
     expect(await refused.json()).toEqual({ errors: [{ message: 'No registered operation has the id "Nope".', extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } }] });
-  });
+  }, 90_000);
 
   it('refuses to bundle stale operations, naming the file, and writes nothing', async () => {
     const ops = await registeredFolder();
@@ -62,13 +62,13 @@ describe('the Worker bundle', () => {
     const out = await tempDir();
     const result = await build(out, { PERSISTED_OPERATIONS: ops });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`subway: The persisted operations in ${ops} are stale: Late.graphql is not registered. Run \`npm run register\`.\n`);
+    expect(result.stderr).toBe(`subway: The persisted operations in ${ops} are stale: Late.graphql is not registered. Run \`subway register\`.\n`);
     await expect(stat(join(out, 'entry.js'))).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses to deploy a Worker with no UPSTREAM_URL, before calling wrangler', async () => {
     const result = await build('', { UPSTREAM_URL: '' }, 'deploy');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('subway: UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or run `UPSTREAM_URL=wss://… npm run deploy`.\n');
-  });
+    expect(result.stderr).toBe('subway: UPSTREAM_URL is not set: set it under [vars] in wrangler.toml, or in the environment (`UPSTREAM_URL=wss://… subway worker deploy`).\n');
+  }, 60_000);
 });

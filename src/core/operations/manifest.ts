@@ -1,5 +1,5 @@
 /**
- * The files `npm run register` writes and the gateway loads.
+ * The files `subway register` writes and the gateway loads.
  *
  * - `persisted-query-manifest.json`: Apollo's persisted-query-manifest format,
  *   byte-compatible so Apollo Router and Hive Router can read the same file.
@@ -75,7 +75,7 @@ export function checkManifest(value: unknown, source = MANIFEST_FILE): Persisted
 export function checkCompanion(value: unknown, source = COMPANION_FILE): Companion {
   if (typeof value !== 'object' || value === null) invalid(source, 'not a JSON object');
   const c = value as Record<string, unknown>;
-  if (c.format !== 'subway-operations' || c.version !== 1) invalid(source, `unknown format; run \`npm run register\` again`);
+  if (c.format !== 'subway-operations' || c.version !== 1) invalid(source, `unknown format; run \`subway register\` again`);
   if (typeof c.inputSchema !== 'string') invalid(source, `"inputSchema" must be a string`);
   if (typeof c.files !== 'object' || c.files === null) invalid(source, `"files" must be an object`);
   const aliases = aliasesProblem(c.aliases);

@@ -18,14 +18,14 @@ async function readJson(path: string): Promise<unknown> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new OperationsError(`${path} is missing: run \`npm run register\` to generate it.`);
+      throw new OperationsError(`${path} is missing: run \`subway register\` to generate it.`);
     }
     throw err;
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new OperationsError(`${path} is not valid JSON (${(err as Error).message}): run \`npm run register\` again.`);
+    throw new OperationsError(`${path} is not valid JSON (${(err as Error).message}): run \`subway register\` again.`);
   }
 }
 
@@ -55,11 +55,11 @@ export async function loadOperations(dir: string): Promise<OperationBundle> {
   }
   const stale = await findStaleness(dir, companion.files);
   if (stale.length > 0) {
-    throw new OperationsError(`The persisted operations in ${dir} are stale: ${stale.join('; ')}. Run \`npm run register\`.`);
+    throw new OperationsError(`The persisted operations in ${dir} are stale: ${stale.join('; ')}. Run \`subway register\`.`);
   }
   const ids = new Set(manifest.operations.map((o) => o.id));
   for (const [file, id] of Object.entries(companion.files)) {
-    if (!ids.has(id)) throw new OperationsError(`${file} (${id}) is missing from ${MANIFEST_FILE}. Run \`npm run register\`.`);
+    if (!ids.has(id)) throw new OperationsError(`${file} (${id}) is missing from ${MANIFEST_FILE}. Run \`subway register\`.`);
   }
   return { manifest, companion };
 }

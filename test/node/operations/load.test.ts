@@ -22,7 +22,7 @@ describe('loading the generated files', () => {
   it('refuses to start when the generated files are missing', async () => {
     const dir = await registeredFolder({ Hello: 'query Hello { hello }\n' });
     await rm(join(dir, 'persisted-query-manifest.json'));
-    await expect(loadOperations(dir)).rejects.toThrow(`${join(dir, 'persisted-query-manifest.json')} is missing: run \`npm run register\` to generate it.`);
+    await expect(loadOperations(dir)).rejects.toThrow(`${join(dir, 'persisted-query-manifest.json')} is missing: run \`subway register\` to generate it.`);
   });
 
   it.each([
@@ -32,7 +32,7 @@ describe('loading the generated files', () => {
   ])('refuses to start on %s', async (_, change, problem) => {
     const dir = await registeredFolder({ Hello: 'query Hello { hello }\n' });
     await change(dir);
-    await expect(loadOperations(dir)).rejects.toThrow(`The persisted operations in ${dir} are stale: ${problem}. Run \`npm run register\`.`);
+    await expect(loadOperations(dir)).rejects.toThrow(`The persisted operations in ${dir} are stale: ${problem}. Run \`subway register\`.`);
   });
 
   it('refuses a manifest whose ids or names collide', async () => {
