@@ -18,7 +18,8 @@ Serves the gateway on Node: HTTP/2 over TLS with TLS_CERT/TLS_KEY (HTTP/1.1 as
 the fallback), else plain HTTP/1.1. Without an upstream it starts the embedded
 example upstream too, over HTTP/2 with a self-signed certificate.
 
-  --dir <folder>        the registered operations (PERSISTED_OPERATIONS; default persisted-operations)
+  --dir <source>        the registered operations: a folder, a bundle URL, or a comma-separated list
+                        (PERSISTED_OPERATIONS; default persisted-operations)
   --upstream <url>      the graphql-ws endpoint, ws:// or wss:// (UPSTREAM_URL)
   --port <n>            the TCP port, 0 for any free one (PORT; default 4000)
   -h, --help            this help
@@ -78,7 +79,8 @@ export async function runStart(argv: string[], env: Record<string, string | unde
       console.log(`    browsers warn about it once: proceed, or trust ${certPath} (e.g. import it in chrome://certificate-manager or your OS keychain);`);
       console.log('    replace it with TLS_CERT/TLS_KEY (e.g. made by mkcert), or serve plain HTTP/1.1 with TLS=off');
     }
-    console.log(`  ${server.registry.operations.length} persisted operations from ${config.persistedOperations}: ${server.registry.operations.map((o) => o.name).join(', ')}`);
+    const from = server.sources.status().map((s) => (s.ok ? s.source : `${s.source} (failing: ${s.reason})`)).join(', ');
+    console.log(`  ${server.registry.operations.length} persisted operations from ${from}: ${server.registry.operations.map((o) => o.name).join(', ')}`);
     console.log(`\n${tryItLines(server.registry, base, { insecure: tls }).join('\n')}\n`);
     const code = await new Promise<number>((resolve) => {
       let stopping = false;

@@ -8,6 +8,8 @@
 import { DEFAULTS } from './defaults.ts';
 import type { GatewayOptions } from './gateway.ts';
 import { redactUrl } from './redact.ts';
+import { firstFolder, parseSourceList, type SourceSpec } from './operations/source-list.ts';
+import { parsePublicKey } from './operations/signature.ts';
 import { UPSTREAM_PROTOCOLS, type UpstreamProtocol } from './upstream/subscribe.ts';
 
 /** A configuration error: names the variable and what is wrong with it. */
@@ -66,6 +68,14 @@ export interface GatewayConfig {
   clientIpv6Prefix: number;
   /** Extensions of upstream errors passed to clients besides `code`; `["*"]` passes all. @default [] */
   upstreamErrorExtensions: string[];
+  /** Where the operations come from, in order: folders, bundle URLs, KV bindings (Workers). @default the folder persisted-operations */
+  operationSources: SourceSpec[];
+  /** Milliseconds a polled source's list may age before it is fetched again. @default 10000 */
+  operationsPollMs: number;
+  /** Milliseconds one load of a source may take; a Worker's request waits at most this for a refresh. @default 3000 */
+  operationsTimeoutMs: number;
+  /** Raw Ed25519 public keys (32 bytes each) a fetched bundle must be signed by; empty: no signature needed. @default [] */
+  operationsPublicKeys: Uint8Array<ArrayBuffer>[];
 }
 
 /** What the Node server reads on top of the gateway's settings. */
@@ -74,7 +84,7 @@ export interface ServerConfig extends GatewayConfig {
   port: number;
   /** Interface to listen on. @default "0.0.0.0" */
   host: string;
-  /** Folder of the persisted operations and their generated files. @default "persisted-operations" */
+  /** The folder `register` and a Worker's build use: the first folder of `PERSISTED_OPERATIONS`. @default "persisted-operations" */
   persistedOperations: string;
   /** Path of a PEM certificate; with `tlsKey`, serves HTTP/2 over TLS. */
   tlsCert: string | undefined;
@@ -197,6 +207,19 @@ const origins: Parse<string[]> = (raw, name) => {
   return values;
 };
 
+const sources: Parse<SourceSpec[]> = (raw, name) => {
+  const specs = parseSourceList(raw);
+  if (typeof specs === 'string') throw new ConfigError(`${name}: ${specs}.`);
+  return specs;
+};
+
+const publicKeys: Parse<Uint8Array<ArrayBuffer>[]> = (raw, name) =>
+  list(raw).map((text, i, all) => {
+    const key = parsePublicKey(text);
+    if (typeof key === 'string') throw new ConfigError(`${name}${all.length > 1 ? ` (key ${i + 1})` : ''}: ${key}.`);
+    return key;
+  });
+
 const upstreamUrl: Parse<string | undefined> = (raw, name) => {
   let url: URL;
   try {
@@ -219,7 +242,10 @@ export const SETTINGS: readonly Setting[] = [
   setting({ env: 'UPSTREAM_MAX_MESSAGE_BYTES', key: 'upstreamMaxMessageBytes', parse: integer(1024, 1024 ** 3), gateway: true, description: 'Largest upstream message accepted (16 MiB); a larger one ends that stream with an `UPSTREAM_ERROR`.' }),
   setting({ env: 'PORT', key: 'port', parse: integer(0, 65_535), description: 'TCP port to listen on (0 picks a free one).' }),
   setting({ env: 'HOST', key: 'host', parse: text, description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' }),
-  setting({ env: 'PERSISTED_OPERATIONS', key: 'persistedOperations', parse: text, description: 'Folder of the `.graphql` operations and the files `npm run register` generates; used by `register` and the server.' }),
+  setting({ env: 'PERSISTED_OPERATIONS', key: 'operationSources', parse: sources, unset: `\`${DEFAULTS.persistedOperations}\``, gateway: true, description: 'Where the operations come from: a folder of the `.graphql` operations and the files `subway register` generates (used by `register` too), an `https://` (or `http://`, for development) URL of a `subway-bundle.json`, or on a Worker `kv:<BINDING>[/<key>]`; or a comma-separated list of them, one per app, merged. See [operation sources](operation-sources.md).' }),
+  setting({ env: 'PERSISTED_OPERATIONS_POLL_MS', key: 'operationsPollMs', parse: integer(50, 86_400_000), gateway: true, description: 'Milliseconds between two fetches of a URL or KV source (with `If-None-Match`/`If-Modified-Since`); a new version is served from the next request on. On a Worker, the most an isolate\'s list may age before a request refreshes it.' }),
+  setting({ env: 'PERSISTED_OPERATIONS_TIMEOUT_MS', key: 'operationsTimeoutMs', parse: integer(10, 600_000), gateway: true, description: 'Milliseconds one fetch of a source may take; past it the last good list stays. On a Worker, the most a request waits for a refresh.' }),
+  setting({ env: 'PERSISTED_OPERATIONS_PUBLIC_KEY', key: 'operationsPublicKeys', parse: publicKeys, unset: '(unset: no signature needed)', gateway: true, description: 'Ed25519 public key (PEM, or its base64 line) that every fetched bundle must be signed by (`subway register --sign`); a comma-separated list during a key rotation. Folders are trusted as the gateway\'s own files.' }),
   setting({ env: 'HEARTBEAT_MS', key: 'heartbeatMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds between SSE heartbeat comments; 0 disables them.' }),
   setting({ env: 'RETRY_MS', key: 'retryMs', parse: integer(1, 30_000), gateway: true, description: 'Milliseconds of the first `retry:` hint sent when the upstream cannot be reached; it doubles with each failure in a row (±20 % jitter, up to 30 s).' }),
   setting({ env: 'TLS_CERT', key: 'tlsCert', parse: text, unset: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' }),
@@ -253,7 +279,8 @@ export const WORKER_SETTINGS: readonly string[] = SETTINGS.filter((s) => s.gatew
 /** A setting's default value: `DEFAULTS`' entry for its key, else none (`undefined`, or `[]` for lists). */
 function defaultOf(s: Setting): unknown {
   if (s.key in DEFAULTS) return DEFAULTS[s.key as keyof typeof DEFAULTS];
-  return s.parse === headerList || s.parse === origins || s.parse === extensionKeys ? [] : undefined;
+  if (s.parse === sources) return sources(DEFAULTS.persistedOperations, s.env);
+  return s.parse === headerList || s.parse === origins || s.parse === publicKeys || s.parse === extensionKeys ? [] : undefined;
 }
 
 /** How the docs show a default. */
@@ -291,6 +318,7 @@ export function readGatewayConfig(env: Record<string, string | undefined>): Gate
 /** Reads the Node server's configuration: the gateway's settings, then the server's own. */
 export function readConfig(env: Record<string, string | undefined>): ServerConfig {
   const config = read(SETTINGS, env) as unknown as ServerConfig;
+  config.persistedOperations = firstFolder(config.operationSources);
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError(`${config.tlsCert === undefined ? 'TLS_CERT' : 'TLS_KEY'} must be set too: TLS_CERT and TLS_KEY go together.`);
   }

@@ -55,6 +55,11 @@ export const DEFAULTS = {
   reloadSettleMs: 100,
   // The registry.
   assumeValidInputSchema: false,
+  // Operation sources (PERSISTED_OPERATIONS: folders, bundle URLs, KV).
+  operationsPollMs: 10_000,
+  operationsTimeoutMs: 3000,
+  /** Largest operations bundle read from a URL. */
+  maxBundleBytes: 16 * 1024 * 1024,
 } as const;
 
 export type Defaults = typeof DEFAULTS;

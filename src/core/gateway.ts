@@ -211,6 +211,7 @@ function guard(instrumentation: Instrumentation | undefined, onError: (err: unkn
     onUpstreamOpen: wrap('onUpstreamOpen'),
     onUpstreamClose: wrap('onUpstreamClose'),
     onUpstreamError: wrap('onUpstreamError'),
+    onOperationSource: wrap('onOperationSource'),
   };
 }
 

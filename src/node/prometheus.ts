@@ -32,6 +32,11 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     buckets: [0.1, 1, 10, 60, 300, 1800, 3600, 14_400],
     registers,
   });
+  const sourceUp = new Gauge({ name: 'subway_operation_source_up', help: 'Whether the last load of an operation source succeeded (1) or failed (0, its last good list still served).', labelNames: ['source'], registers });
+  const sourceLoads = new Counter({ name: 'subway_operation_source_loads_total', help: 'New versions of an operation source validated and swapped in.', labelNames: ['source'], registers });
+  const sourceFailures = new Counter({ name: 'subway_operation_source_failures_total', help: 'Failed loads of an operation source, by reason (unreachable, invalid, signature, conflict).', labelNames: ['source', 'reason'], registers });
+  const sourceChecked = new Gauge({ name: 'subway_operation_source_last_success_timestamp_seconds', help: 'When an operation source was last loaded or found unchanged, in seconds since the epoch.', labelNames: ['source'], registers });
+  const registered = new Gauge({ name: 'subway_operations_registered', help: 'Operations in the allow-list served now, all sources merged.', registers });
   const instrumentation: Instrumentation = {
     onStreamStart({ operation }) {
       streams.inc();
@@ -53,6 +58,18 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     onUpstreamClose: () => upstream.dec(),
     onUpstreamError(kind, closeCode) {
       upstreamErrors.inc({ kind, close_code: closeCode === undefined ? '' : String(closeCode) });
+    },
+    onOperationSource(event) {
+      const { source } = event;
+      registered.set(event.total);
+      if (event.outcome === 'failed') {
+        sourceUp.set({ source }, 0);
+        sourceFailures.inc({ source, reason: event.reason });
+        return;
+      }
+      sourceUp.set({ source }, 1);
+      sourceChecked.set({ source }, Date.now() / 1000);
+      if (event.outcome === 'loaded') sourceLoads.inc({ source });
     },
   };
   return {

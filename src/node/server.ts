@@ -1,7 +1,8 @@
 /**
  * Assembles a Node gateway from a `ServerConfig`: loads the persisted
- * operations, starts the embedded example upstream when no UPSTREAM_URL is
- * set, and serves. Used by `npm start` and by the end-to-end tests.
+ * operations from every source of PERSISTED_OPERATIONS (folders, bundle
+ * URLs), starts the embedded example upstream when no UPSTREAM_URL is set,
+ * and serves. Used by `npm start` and by the end-to-end tests.
  */
 import { access, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +11,8 @@ import { ConfigError, gatewayOptions, type ServerConfig } from '../core/config.t
 import { startGraphqlWsServer, type UpstreamServer } from '../example/server.ts';
 import { createExampleSchema } from '../example/schema.ts';
 import { createGateway, type Gateway } from '../core/gateway.ts';
-import { loadOperations } from './operations/load.ts';
-import { createRegistry, type Registry } from '../core/operations/registry.ts';
-import { watchOperations } from './operations/reload.ts';
+import type { Registry } from '../core/operations/registry.ts';
+import { startOperationSources, type NodeSources } from './operations/sources.ts';
 import { devCertificate, type DevCertificate } from './dev-cert.ts';
 import { createStaticHandler, withStatic } from './static.ts';
 
@@ -28,8 +28,10 @@ import { createNodeWebSocket, serveNode, type NodeServer } from './serve.ts';
 export interface RunningServer extends AsyncDisposable {
   readonly url: string;
   readonly gateway: Gateway;
-  /** The registry served now (replaced when the generated files change). */
+  /** The registry served now (replaced when a source changes). */
   readonly registry: Registry;
+  /** The operation sources: their status, and `refresh()` to poll them now. */
+  readonly sources: NodeSources;
   readonly node: NodeServer;
   /** The embedded example upstream, when no UPSTREAM_URL was configured. */
   readonly example: UpstreamServer | undefined;
@@ -58,8 +60,10 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export interface StartOptions {
-  /** Called after the operations were reloaded from disk (or failed to). @default logs to the console */
+  /** Called after a source's operations were reloaded (or failed to); the log line is written either way. @default none */
   onReload?: (result: { registry: Registry } | { error: unknown }) => void;
+  /** The fetch URL sources use. @default globalThis.fetch */
+  fetch?: typeof fetch;
   /** Where the development certificate is kept. @default ".dev-certs" */
   devCertDir?: string;
   /** Where the built demo page is. @default DEMO_DIR */
@@ -71,39 +75,57 @@ export interface StartOptions {
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
-  let registry = createRegistry(await loadOperations(config.persistedOperations));
-  // Browsers speak HTTP/2 only over TLS: the embedded example (a developer's
-  // first run) gets a self-signed certificate unless told otherwise.
-  const selfSigned = config.tls === 'self-signed' || (config.tls === undefined && !config.upstreamUrl && !config.tlsCert);
-  const devCert = selfSigned ? await devCertificate(options.devCertDir) : undefined;
-  const tls = config.tlsCert && config.tlsKey
-    ? { cert: await readPem('TLS_CERT', config.tlsCert), key: await readPem('TLS_KEY', config.tlsKey) }
-    : devCert;
-  const demoDir = options.demoDir ?? DEMO_DIR;
-  const demo = !config.upstreamUrl && (await exists(`${demoDir}/index.html`));
-  const example = config.upstreamUrl ? undefined : await startGraphqlWsServer(createExampleSchema());
+  const metrics = createPrometheusMetrics();
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const instrumentation = combineInstrumentation(
+    metrics.instrumentation,
+    createJsonLog({ write: log, logStreams: config.logStreams, logVariables: config.logVariables }),
+  );
+  let gateway: Gateway | undefined;
+  let registry: Registry | undefined;
+  const sources = await startOperationSources(config, {
+    fetch: options.fetch,
+    onSwap(next) {
+      registry = next;
+      gateway?.setRegistry(next);
+    },
+    onEvent(event) {
+      // The start-up lines say what was loaded at start: the log has its failures, and every reload.
+      if (gateway || event.outcome === 'failed') instrumentation.onOperationSource?.(event);
+      else metrics.instrumentation.onOperationSource?.(event);
+      if (!gateway) return;
+      if (event.outcome === 'loaded') options.onReload?.({ registry: registry! });
+      if (event.outcome === 'failed') options.onReload?.({ error: new Error(event.error) });
+    },
+  });
+  let example: UpstreamServer | undefined;
   try {
-    const metrics = createPrometheusMetrics();
-    const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
     const writeError = options.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
     const redact = redactor(config.upstreamUrl);
     const logError = (what: string, err: unknown) => writeError(logLine('error', what, err, redact));
+    // Browsers speak HTTP/2 only over TLS: the embedded example (a developer's
+    // first run) gets a self-signed certificate unless told otherwise.
+    const selfSigned = config.tls === 'self-signed' || (config.tls === undefined && !config.upstreamUrl && !config.tlsCert);
+    const devCert = selfSigned ? await devCertificate(options.devCertDir) : undefined;
+    const tls = config.tlsCert && config.tlsKey
+      ? { cert: await readPem('TLS_CERT', config.tlsCert), key: await readPem('TLS_KEY', config.tlsKey) }
+      : devCert;
+    const demoDir = options.demoDir ?? DEMO_DIR;
+    const demo = !config.upstreamUrl && (await exists(`${demoDir}/index.html`));
+    example = config.upstreamUrl ? undefined : await startGraphqlWsServer(createExampleSchema());
     const settings = gatewayOptions(config, {
       url: config.upstreamUrl ?? example!.url,
       webSocketImpl: createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes }),
       webSocketWithHeaders: (headers) => createNodeWebSocket({ maxPayload: config.upstreamMaxMessageBytes, headers }),
     });
-    const gateway = createGateway({
-      registry,
+    gateway = createGateway({
+      registry: sources.registry,
       ...settings,
       upstream: { ...settings.upstream, onInternalError: (err) => logError('upstream client error', err) },
       onInternalError: (err) => logError('internal error', err),
       // The queue budget's default share is of this process's heap (`--max-old-space-size` sets it).
       heapLimitBytes: v8.getHeapStatistics().heap_size_limit,
-      instrumentation: combineInstrumentation(
-        metrics.instrumentation,
-        config.logStreams ? createJsonLog({ write: log, logVariables: config.logVariables }) : undefined,
-      ),
+      instrumentation,
       metrics: metrics.render,
     });
     const served = demo ? withStatic(gateway, createStaticHandler(demoDir)) : gateway;
@@ -117,21 +139,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
       onError: logError,
     });
-    const onReload = options.onReload ?? ((result) => {
-      if ('error' in result) console.error(`subway: kept the previous operations: ${(result.error as Error).message ?? result.error}`);
-      else console.log(`subway: reloaded ${result.registry.operations.length} persisted operations from ${config.persistedOperations}`);
-    });
-    // `npm run register` (or its --watch mode) rewrites the files: serve them without a restart.
-    const watcher = watchOperations(config.persistedOperations, {
-      onReload(next) {
-        registry = next;
-        gateway.setRegistry(next);
-        onReload({ registry: next });
-      },
-      onError: (error) => onReload({ error }),
-    });
     const close = async () => {
-      watcher.close();
+      sources.close();
       await node.close();
       await example?.close();
     };
@@ -139,8 +148,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       url: node.url,
       gateway,
       get registry() {
-        return registry;
+        return sources.registry;
       },
+      sources,
       node,
       example,
       devCert,
@@ -149,6 +159,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       [Symbol.asyncDispose]: close,
     };
   } catch (err) {
+    sources.close();
     await example?.close();
     throw err;
   }

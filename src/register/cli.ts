@@ -3,9 +3,11 @@
  * (`npm run register -- …` in this repository).
  *
  * Validates every operation in the persisted-operations folder against the
- * upstream's schema and writes the files the gateway loads. `--import` adds
- * operations from other tools' files, `--check` verifies instead of writing
- * (for CI), `--watch` re-registers on every change.
+ * upstream's schema and writes the files the gateway loads, the bundle
+ * (`subway-bundle.json`) among them. `--import` adds operations from other
+ * tools' files, `--check` verifies instead of writing (for CI), `--watch`
+ * re-registers on every change, `--sign` signs the bundle, `--publish-kv`
+ * writes it to a Workers KV namespace; `--generate-key` makes a signing key.
  */
 import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -14,20 +16,28 @@ import { parseArgs } from 'node:util';
 import { buildSchema, type GraphQLSchema } from 'graphql';
 import { planImport, readImportFile } from './import.ts';
 import { MAP_FILE, buildOutputs, findStaleOutputs, readAliases, readIfExists, writeAtomically } from './outputs.ts';
+import { BUNDLE_FILE } from '../core/operations/bundle.ts';
+import type { SigningKey } from '../core/operations/signature.ts';
+import { readSigningKey, writeKeyPair } from './keys.ts';
+import { parseKvTarget, publishToKv, type KvTarget } from './publish-kv.ts';
 import { readSources, type SourceFile } from '../node/operations/source.ts';
 import { NodeWebSocket } from '../node/serve.ts';
 import { introspectOverWebSocket } from './introspect.ts';
+import { firstFolder, parseSourceList } from '../core/operations/source-list.ts';
 
 const USAGE = `usage: subway register (--upstream <ws(s) url> | --schema <file.graphql>) [--dir <folder>]
-         [--import <file> ... [--allow-custom-ids]] [--emit-map] [--check | --watch]`;
+         [--import <file> ... [--allow-custom-ids]] [--emit-map] [--check | --watch]
+         [--sign <private key file>] [--publish-kv <namespace id or binding>[/<key>] [--local [--persist-to <dir>]]]
+       subway register --generate-key <private key file>`;
 
 /** \`subway register --help\`: every option of OPTIONS, each on its line (a test checks that none is missing). */
 export const REGISTER_HELP = `${USAGE}
 
 Validates every .graphql file of the folder (one named operation per file)
 against the upstream's schema and writes, into the folder, what the gateway
-loads and what clients are typed by: persisted-query-manifest.json, subway.json
-and operations.ts. Commit them.
+loads and what clients are typed by: persisted-query-manifest.json, subway.json,
+operations.ts and subway-bundle.json (the bundle a gateway can load from a URL
+or Workers KV). Commit them.
 
   --upstream <url>      introspect the schema over graphql-ws (either protocol), ws:// or wss://
   --schema <file>       read the schema from an SDL file instead
@@ -38,9 +48,17 @@ and operations.ts. Commit them.
   --emit-map            also write persisted-documents.json ({"<sha256>": "<text>"})
   --check               CI: exit 1 when the files are stale or an operation no longer validates; write nothing
   --watch               register again on every change to a .graphql file
+  --sign <file>         sign subway-bundle.json with this Ed25519 private key (PKCS#8 PEM)
+  --publish-kv <ns>[/<key>]
+                        then write subway-bundle.json to a Workers KV namespace (its id, or a binding
+                        of ./wrangler.toml) with wrangler, under <key> (default subway-bundle.json)
+  --local               with --publish-kv: wrangler dev's local KV instead of Cloudflare's
+  --persist-to <dir>    with --local: where that local KV lives (wrangler's --persist-to)
+  --generate-key <file> make an Ed25519 signing key: <file> (private) and <file>.pub; prints the
+                        PERSISTED_OPERATIONS_PUBLIC_KEY value for the gateways
   -h, --help            this help
 
-See docs/operations.md.`;
+See docs/operations.md and docs/operation-sources.md.`;
 
 export const OPTIONS = {
   upstream: { type: 'string' },
@@ -51,6 +69,11 @@ export const OPTIONS = {
   'emit-map': { type: 'boolean' },
   check: { type: 'boolean' },
   watch: { type: 'boolean' },
+  sign: { type: 'string' },
+  'generate-key': { type: 'string' },
+  'publish-kv': { type: 'string' },
+  local: { type: 'boolean' },
+  'persist-to': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -61,6 +84,8 @@ interface Run {
   imports: string[];
   allowCustomIds: boolean;
   emitMap: boolean;
+  signingKey: SigningKey | undefined;
+  publish: { target: KvTarget; local: boolean; persistTo: string | undefined } | undefined;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -99,7 +124,7 @@ async function registerOnce(run: Run, check: boolean): Promise<number> {
   }
   const all = [...sources, ...added].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const emitMap = run.emitMap || (await readIfExists(join(dir, MAP_FILE))) !== undefined;
-  const outputs = await buildOutputs(all, schema, { displayDir: shown, aliases, emitMap });
+  const outputs = await buildOutputs(all, schema, { displayDir: shown, aliases, emitMap, signingKey: run.signingKey });
   if (outputs.problems.length > 0) {
     for (const p of outputs.problems) console.error(p);
     console.error(`${plural(outputs.problems.length, 'problem')}; ${check ? 'an operation no longer validates against the schema.' : 'nothing was written.'}`);
@@ -120,7 +145,39 @@ async function registerOnce(run: Run, check: boolean): Promise<number> {
   await writeAtomically(dir, added.map((f) => [f.file, f.body]));
   await writeAtomically(dir, outputs.files);
   if (report.length > 0) console.log(report.join('\n'));
-  console.log(`Registered ${plural(outputs.manifest.operations.length, 'operation')}: wrote ${[...outputs.files.keys()].map((f) => join(shown, f)).join(', ')}.`);
+  console.log(`Registered ${plural(outputs.manifest.operations.length, 'operation')}: wrote ${[...outputs.files.keys()].map((f) => join(shown, f)).join(', ')}${run.signingKey ? ` (the bundle signed with key ${run.signingKey.keyId})` : ''}.`);
+  return run.publish ? publish(run) : 0;
+}
+
+/** `--publish-kv`: the bundle just written, to a KV namespace. */
+async function publish(run: Run): Promise<number> {
+  const { target, local, persistTo } = run.publish!;
+  const file = join(run.dir, BUNDLE_FILE);
+  const { code, output } = await publishToKv(target, file, { local, persistTo });
+  const where = `${local ? 'local' : 'Cloudflare'} KV namespace ${target.namespace}, key ${target.key}`;
+  if (code !== 0) {
+    console.error(`${output}\nCould not publish ${join(run.shown, BUNDLE_FILE)} to the ${where} (wrangler exited with ${code}).`);
+    return 1;
+  }
+  console.log(`Published ${join(run.shown, BUNDLE_FILE)} to the ${where}.`);
+  return 0;
+}
+
+/** `--generate-key <file>`: a new signing key pair, and the value to give the gateways. */
+async function generateKey(file: string): Promise<number> {
+  let pair;
+  try {
+    pair = await writeKeyPair(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    console.error(code === 'EEXIST' ? `${(err as { path?: string }).path ?? file} exists: a key is never overwritten; choose another name.` : `Cannot write the key: ${(err as Error).message}`);
+    return 1;
+  }
+  console.log(`Wrote a new Ed25519 signing key (key id ${pair.keyId}):
+  ${file}      private, PKCS#8 PEM: keep it secret (a CI secret); sign with \`subway register --sign ${file}\`
+  ${file}.pub  public, SPKI PEM
+Set on every gateway that reads the bundles this key signs:
+  PERSISTED_OPERATIONS_PUBLIC_KEY=${pair.publicBase64}`);
   return 0;
 }
 
@@ -160,6 +217,17 @@ async function watchFolder(run: Run, signal: AbortSignal): Promise<number> {
   return 0;
 }
 
+type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values'];
+
+/** What is wrong with a combination of flags, if anything. */
+function usageProblem(values: Values): string | undefined {
+  if (!values.upstream === !values.schema) return 'Give exactly one of --upstream and --schema.';
+  if (values.check && (values.watch || values.import)) return '--check verifies the folder as it is: it goes with neither --watch nor --import.';
+  if (values.check && (values.sign || values['publish-kv'])) return '--check writes nothing: it goes with neither --sign nor --publish-kv.';
+  if ((values.local || values['persist-to']) && !values['publish-kv']) return '--local and --persist-to say where --publish-kv writes.';
+  return undefined;
+}
+
 export async function runRegister(argv: string[], env: Record<string, string | undefined>, signal?: AbortSignal): Promise<number> {
   let values;
   try {
@@ -172,15 +240,39 @@ export async function runRegister(argv: string[], env: Record<string, string | u
     console.log(REGISTER_HELP);
     return 0;
   }
-  if (!values.upstream === !values.schema) {
-    console.error(`Give exactly one of --upstream and --schema.\n${USAGE}`);
+  if (values['generate-key'] !== undefined) {
+    if (Object.keys(values).length > 1) {
+      console.error(`--generate-key makes a key and nothing else.\n${USAGE}`);
+      return 2;
+    }
+    return generateKey(values['generate-key']);
+  }
+  const misuse = usageProblem(values);
+  if (misuse) {
+    console.error(`${misuse}\n${USAGE}`);
     return 2;
   }
-  if (values.check && (values.watch || values.import)) {
-    console.error(`--check verifies the folder as it is: it goes with neither --watch nor --import.\n${USAGE}`);
+  const target = values['publish-kv'] === undefined ? undefined : parseKvTarget(values['publish-kv']);
+  if (typeof target === 'string') {
+    console.error(`${target}\n${USAGE}`);
     return 2;
   }
-  const dir = values.dir ?? env.PERSISTED_OPERATIONS ?? 'persisted-operations';
+  let signingKey: SigningKey | undefined;
+  if (values.sign) {
+    try {
+      signingKey = await readSigningKey(values.sign);
+    } catch (err) {
+      console.error(`Cannot sign with the key: ${(err as Error).message}`);
+      return 1;
+    }
+  }
+  // PERSISTED_OPERATIONS may list URLs and KV keys too: `register` works on its first folder.
+  const specs = parseSourceList(env.PERSISTED_OPERATIONS);
+  if (values.dir === undefined && typeof specs === 'string') {
+    console.error(`PERSISTED_OPERATIONS: ${specs}.`);
+    return 2;
+  }
+  const dir = values.dir ?? firstFolder(specs as Exclude<typeof specs, string>);
   let schema: GraphQLSchema;
   try {
     schema = values.schema
@@ -197,6 +289,8 @@ export async function runRegister(argv: string[], env: Record<string, string | u
     imports: values.import ?? [],
     allowCustomIds: values['allow-custom-ids'] ?? false,
     emitMap: values['emit-map'] ?? false,
+    signingKey,
+    publish: target && { target, local: values.local ?? false, persistTo: values['persist-to'] },
   };
   const code = await registerOnce(run, values.check ?? false);
   if (!values.watch) return code;

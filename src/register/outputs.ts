@@ -7,6 +7,8 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import type { Aliases } from '../core/operations/aliases.ts';
+import { BUNDLE_FILE, toBundle } from '../core/operations/bundle.ts';
+import { signBundle, type SigningKey } from '../core/operations/signature.ts';
 import { COMPANION_FILE, MANIFEST_FILE, checkCompanion, formatJson, type PersistedQueryManifest } from '../core/operations/manifest.ts';
 import { verifyId } from './import.ts';
 import { compileOperations } from './compile.ts';
@@ -23,6 +25,8 @@ export interface BuildOptions {
   aliases?: Aliases;
   /** Also generate the `{hash: body}` map. @default false */
   emitMap?: boolean;
+  /** Sign the bundle with this key (`--sign`). @default unsigned */
+  signingKey?: SigningKey;
 }
 
 export interface Outputs {
@@ -48,6 +52,9 @@ export async function buildOutputs(sources: readonly SourceFile[], schema: Graph
   files.set(MANIFEST_FILE, formatJson(bundle.manifest));
   files.set(COMPANION_FILE, formatJson(bundle.companion));
   files.set(TYPES_FILE, await generateTypes(schema, bundle.manifest.operations, bundle.companion.aliases));
+  // The one self-contained file a gateway can load from anywhere (a URL, Workers KV).
+  const unsigned = toBundle(bundle);
+  files.set(BUNDLE_FILE, formatJson(options.signingKey ? await signBundle(unsigned, options.signingKey) : unsigned));
   if (options.emitMap) files.set(MAP_FILE, formatJson(Object.fromEntries(bundle.manifest.operations.map((o) => [o.id, o.body]))));
   return { files, manifest: bundle.manifest, problems, notices };
 }
@@ -86,6 +93,16 @@ export async function writeAtomically(dir: string, files: Iterable<[string, stri
   }
 }
 
+/** A bundle's text without its signature, or the text itself when it is not JSON. */
+function withoutSignature(text: string): string {
+  try {
+    const { signature: _, ...rest } = JSON.parse(text) as Record<string, unknown>;
+    return JSON.stringify(rest);
+  } catch {
+    return text;
+  }
+}
+
 /**
  * `--check`: how the files on disk differ from what `register` would write,
  * one line per difference, naming the operation where there is one.
@@ -100,6 +117,8 @@ export async function findStaleOutputs(dir: string, outputs: Outputs, displayDir
       continue;
     }
     if (onDisk === text) continue;
+    // Whether the bundle is signed is the publishing step's business (`register --sign` in CI): compare its content.
+    if (name === BUNDLE_FILE && withoutSignature(onDisk) === withoutSignature(text)) continue;
     if (name !== MANIFEST_FILE) {
       stale.push(`${shown} is out of date`);
       continue;

@@ -7,6 +7,10 @@
  *   the work happens during the isolate's start-up (which Cloudflare runs
  *   ahead of the first request where it can) and a bad bundle fails the
  *   deploy instead of a request.
+ * - Sources named by `PERSISTED_OPERATIONS` at run time (bundle URLs, KV
+ *   namespaces; see sources.ts) replace or join the bundled list: a request
+ *   that finds the isolate's list older than `PERSISTED_OPERATIONS_POLL_MS`
+ *   refreshes it first (bounded by `PERSISTED_OPERATIONS_TIMEOUT_MS`).
  * - The gateway is built once per isolate, on the first request, from the
  *   Worker's vars: every setting of the gateway itself (`WORKER_SETTINGS` in
  *   src/core/config.ts: the upstream, its protocol, timeouts and size limit, the
@@ -19,7 +23,9 @@
 import { ConfigError, gatewayOptions, readGatewayConfig, WORKER_SETTINGS } from '../core/config.ts';
 import { createGateway, type Gateway } from '../core/gateway.ts';
 import { checkCompanion, checkManifest } from '../core/operations/manifest.ts';
+import type { LiveOperations } from '../core/operations/live.ts';
 import { createRegistry, type Registry } from '../core/operations/registry.ts';
+import { createWorkerSources } from './sources.ts';
 
 /** A var as wrangler.toml wrote it: quoted, or an unquoted number or boolean. */
 export type WorkerVar = string | number | boolean;
@@ -117,13 +123,16 @@ export function createWorkerHandler(operations: BundledOperations, options: Work
     { assumeValidInputSchema: true },
   );
   let gateway: Gateway | undefined;
+  let sources: LiveOperations | undefined;
 
   const build = (env: WorkerEnv): Gateway => {
     const config = readGatewayConfig(workerSettings(env));
     if (!config.upstreamUrl) throw new ConfigError('UPSTREAM_URL is not set: set it in wrangler.toml [vars], with --var, or in the dashboard.');
     // workerd's WebSocket has no frame-level size limit to hand UPSTREAM_MAX_MESSAGE_BYTES to (Node's `ws`
     // has `maxPayload`): the upstream side checks each message's size on arrival instead.
-    return createGateway({ registry, ...gatewayOptions(config, { url: config.upstreamUrl, webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket }) });
+    const built = createGateway({ registry, ...gatewayOptions(config, { url: config.upstreamUrl, webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket }) });
+    sources = createWorkerSources(config, env, registry, (next) => built.setRegistry(next));
+    return built;
   };
 
   return {
@@ -137,6 +146,9 @@ export function createWorkerHandler(operations: BundledOperations, options: Work
           throw err;
         }
       }
+      // A list older than the poll interval is refreshed before this request is served (bounded).
+      const refreshing = sources?.ensureFresh();
+      if (refreshing) await refreshing;
       return gateway.fetch(request, {
         waitUntil(promise) {
           try {

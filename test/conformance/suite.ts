@@ -494,10 +494,11 @@ export function conformanceSuite(kind: TargetKind): void {
           'event: next\ndata: {"data":{"ticks":{"symbol":"L","price":2}}}\n\n' +
           'event: complete\ndata:\n\n',
       );
+      // The client may read `complete` before the gateway's goodbye reaches the upstream: wait for the socket to close first.
+      await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
       const legacy = upstream.perConnection[1]!;
       expect(legacy.map((m) => m.type)).toEqual(['connection_init', 'start', 'connection_terminate']);
       expect(legacy[1]).toEqual({ id: '1', type: 'start', payload: { query: TICKS, variables: { symbol: 'L' }, operationName: 'Ticks' } });
-      await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
 
       // The gateway remembers: the next subscription offers graphql-ws alone.
       const again = await openSse(`${gw.url}/graphql${query({ id: 'Greetings', variables: { count: 2 } })}`);

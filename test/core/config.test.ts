@@ -37,6 +37,10 @@ describe('configuration', () => {
       idleTimeoutMs: 60000,
       requestBodyTimeoutMs: 10000,
       http2MaxConcurrentStreams: 128,
+      operationSources: [{ kind: 'folder', path: 'persisted-operations' }],
+      operationsPollMs: 10000,
+      operationsTimeoutMs: 3000,
+      operationsPublicKeys: [],
       shutdownGraceMs: 1000,
       logStreams: true,
       logVariables: false,
@@ -106,6 +110,18 @@ describe('configuration', () => {
     [{ IDLE_TIMEOUT_MS: '10' }, 'IDLE_TIMEOUT_MS must be between 1000 and 3600000, got 10.'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it('reads PERSISTED_OPERATIONS as a list of folders, URLs and KV keys, and refuses a bad URL, binding or key', () => {
+    expect(() => readConfig({ PERSISTED_OPERATIONS: 'ftp://cdn.test/b.json' })).toThrow('PERSISTED_OPERATIONS: "ftp://cdn.test/b.json": a URL source must be https:// (or http:// for development).');
+    expect(() => readConfig({ PERSISTED_OPERATIONS: 'kv:my-ops' })).toThrow('PERSISTED_OPERATIONS: "kv:my-ops": a KV source is kv:<BINDING> or kv:<BINDING>/<key>');
+    expect(() => readConfig({ PERSISTED_OPERATIONS_PUBLIC_KEY: 'not a key' })).toThrow('PERSISTED_OPERATIONS_PUBLIC_KEY: not base64 or PEM.');
+    expect(readConfig({ PERSISTED_OPERATIONS: 'kv:OPS/web, https://cdn.test/b.json,ops' }).operationSources).toEqual([
+      { kind: 'kv', binding: 'OPS', key: 'web' },
+      { kind: 'url', url: 'https://cdn.test/b.json' },
+      { kind: 'folder', path: 'ops' },
+    ]);
+    expect(readConfig({ PERSISTED_OPERATIONS: 'https://cdn.test/b.json,ops' }).persistedOperations).toBe('ops');
   });
 
   it('reads the same gateway settings for a Worker as for Node, and documents them in docs/workers.md', async () => {

@@ -27,6 +27,10 @@ const KEY_OF: Record<string, keyof typeof DEFAULTS> = {
   'EventStreamOptions.maxQueuedEvents': 'maxQueuedEvents',
   'EventStreamOptions.maxQueuedBytes': 'maxQueuedBytes',
   'ReloadOptions.settleMs': 'reloadSettleMs',
+  'NodeSourcesOptions.settleMs': 'reloadSettleMs',
+  'LiveOperationsOptions.pollMs': 'operationsPollMs',
+  'LiveOperationsOptions.timeoutMs': 'operationsTimeoutMs',
+  'UrlSourceOptions.maxBytes': 'maxBundleBytes',
 };
 
 /** A Worker var (`WorkerEnv.HEARTBEAT_MS`) states its default as the text a var holds. */

@@ -108,7 +108,7 @@ const subway = (args: string[], env: Record<string, string> = {}) => run('npx', 
 async function register(upstream: TestUpstream): Promise<void> {
   const result = await subway(['register', '--dir', 'graphql', '--upstream', upstream.url]);
   expect(result.stderr).toBe('');
-  expect(result.stdout).toBe('Registered 2 operations: wrote graphql/persisted-query-manifest.json, graphql/subway.json, graphql/operations.ts.\n');
+  expect(result.stdout).toBe('Registered 2 operations: wrote graphql/persisted-query-manifest.json, graphql/subway.json, graphql/operations.ts, graphql/subway-bundle.json.\n');
   expect(result.code).toBe(0);
 }
 

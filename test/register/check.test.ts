@@ -47,6 +47,7 @@ describe('register --check', () => {
       `${shown}/persisted-query-manifest.json: operation Ticks changed since it was registered`,
       `${shown}/subway.json is out of date`,
       `${shown}/operations.ts is out of date`,
+      `${shown}/subway-bundle.json is out of date`,
       `The generated files in ${shown} are stale: run \`subway register\` and commit the result.`,
     ]);
   });
@@ -62,6 +63,7 @@ describe('register --check', () => {
       `${shown}/persisted-query-manifest.json: operation Hello was registered but no longer exists`,
       `${shown}/subway.json is out of date`,
       `${shown}/operations.ts is missing`,
+      `${shown}/subway-bundle.json is out of date`,
       `The generated files in ${shown} are stale: run \`subway register\` and commit the result.`,
     ]);
   });

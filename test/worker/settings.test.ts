@@ -1,7 +1,9 @@
 /** The Worker's vars as settings: the same text Node reads, whichever way wrangler.toml wrote them. */
 import { describe, expect, it } from 'vitest';
 import { readGatewayConfig } from '../../src/core/config.ts';
-import { workerSettings } from '../../src/worker/app.ts';
+import { createWorkerHandler, workerSettings } from '../../src/worker/app.ts';
+import { loadOperations } from '../../src/node/operations/load.ts';
+import { registeredFolder } from '../fixtures/gateway.ts';
 
 describe('workerSettings', () => {
   it('reads quoted and unquoted vars as text, and ignores other bindings', () => {
@@ -12,5 +14,20 @@ describe('workerSettings', () => {
 
   it('refuses a setting bound to something that is not text, naming it', () => {
     expect(() => workerSettings({ OTHER: 1, UPSTREAM_PROTOCOL: { auto: true } } as never)).toThrow('UPSTREAM_PROTOCOL must be a text var, got object.');
+  });
+
+  it('answers 500 and logs which binding to add when PERSISTED_OPERATIONS names a KV binding the Worker lacks', async () => {
+    const worker = createWorkerHandler(await loadOperations(await registeredFolder({ Hello: 'query Hello { hello }\n' })));
+    const logged: unknown[] = [];
+    const { error } = console;
+    console.error = (...args: unknown[]) => void logged.push(args.join(' '));
+    try {
+      const res = await worker.fetch(new Request('http://gateway.test/graphql?id=Hello'), { UPSTREAM_URL: 'ws://127.0.0.1:9/graphql', PERSISTED_OPERATIONS: 'kv:OPERATIONS/web', NOT_KV: 'x' }, { waitUntil: () => {} });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ errors: [{ message: 'The gateway is misconfigured.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    } finally {
+      console.error = error;
+    }
+    expect(logged).toEqual(['[subway] PERSISTED_OPERATIONS: kv:OPERATIONS names no KV namespace binding of this Worker; add [[kv_namespaces]] with binding = "OPERATIONS" to wrangler.toml.']);
   });
 });

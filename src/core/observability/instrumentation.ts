@@ -4,6 +4,7 @@
  * has). Every hook is optional and called synchronously; a hook that throws
  * is reported to `onInternalError` and never breaks a stream.
  */
+import type { SourceFailureReason } from '../operations/source.ts';
 
 /** Why a stream ended, as logs and metrics name it. */
 export type StreamEndReason =
@@ -43,6 +44,15 @@ export interface StreamEndInfo extends StreamInfo {
   bytes: number;
 }
 
+/** What became of one load of an operation source (see src/core/operations/live.ts). */
+export type OperationSourceEvent =
+  /** A new version was validated and is served from now on. */
+  | { outcome: 'loaded'; source: string; operations: number; total: number }
+  /** Checked: the served version is current (HTTP 304, the same text). */
+  | { outcome: 'unchanged'; source: string; total: number }
+  /** Could not be read, or was refused; the last good list stays. */
+  | { outcome: 'failed'; source: string; reason: SourceFailureReason; error: string; total: number };
+
 export interface Instrumentation {
   /** A stream was accepted (the 200 is going out). */
   onStreamStart?(info: StreamInfo): void;
@@ -58,6 +68,8 @@ export interface Instrumentation {
   onUpstreamClose?(): void;
   /** An upstream connection failed or closed abnormally; `kind` is `fatal` or `transient`. */
   onUpstreamError?(kind: 'fatal' | 'transient', closeCode: number | undefined): void;
+  /** An operation source was loaded, checked, or failed; `total` is the number of operations served after it. */
+  onOperationSource?(event: OperationSourceEvent): void;
 }
 
 /** Calls every instrumentation in order. */
@@ -75,5 +87,6 @@ export function combineInstrumentation(...all: (Instrumentation | undefined)[]):
     onUpstreamOpen: each('onUpstreamOpen'),
     onUpstreamClose: each('onUpstreamClose'),
     onUpstreamError: each('onUpstreamError'),
+    onOperationSource: each('onOperationSource'),
   };
 }

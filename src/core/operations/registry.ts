@@ -3,7 +3,17 @@
  * looked up on every request. Runtime-agnostic (no filesystem): a Node server
  * reads the bundle from disk, a Worker imports it at build time.
  */
-import { GraphQLSchema, buildSchema, parse, specifiedScalarTypes, type DocumentNode, type OperationDefinitionNode, type VariableDefinitionNode } from 'graphql';
+import {
+  GraphQLSchema,
+  buildSchema,
+  isInputType,
+  parse,
+  specifiedScalarTypes,
+  type DocumentNode,
+  type OperationDefinitionNode,
+  type TypeNode,
+  type VariableDefinitionNode,
+} from 'graphql';
 import { SubwayError } from '../errors.ts';
 import { bareHash } from './aliases.ts';
 import type { OperationBundle, OperationType } from './manifest.ts';
@@ -21,13 +31,15 @@ export interface RegisteredOperation {
   readonly declared: ReadonlySet<string>;
   /** Foreign ids (`register --import`) that resolve to this operation. */
   readonly aliases: readonly string[];
+  /** The input types its variables are coerced against: its own source's (sources may have registered against different schema versions). */
+  readonly inputSchema: GraphQLSchema;
 }
 
 export interface Registry {
   /** Resolves `sha256:<hex>`, a bare `<hex>`, an alias from `subway.json`, or an operation name. */
   resolve(id: string): RegisteredOperation | undefined;
   readonly operations: readonly RegisteredOperation[];
-  /** The pruned schema of input types the variables are coerced against. */
+  /** The pruned schema of input types the variables are coerced against (of the first source, when merged; each operation has its own). */
   readonly inputSchema: GraphQLSchema;
 }
 
@@ -49,7 +61,25 @@ export interface RegistryOptions {
   assumeValidInputSchema?: boolean;
 }
 
+/** The innermost named type of a variable's type (`[Side!]!` → `Side`). */
+function namedType(type: TypeNode): string {
+  return type.kind === 'NamedType' ? type.name.value : namedType(type.type);
+}
+
+function buildInputSchema(sdl: string, assumeValid: boolean): GraphQLSchema {
+  try {
+    const sdlOptions = assumeValid ? { assumeValidSDL: true, assumeValid: true } : undefined;
+    const built = buildSchema(sdl, sdlOptions).toConfig();
+    // graphql-js keeps only the types a schema reaches: with no input type
+    // using Int (say), `$count: Int!` would not resolve. Keep every built-in scalar.
+    return new GraphQLSchema({ ...built, types: [...built.types, ...specifiedScalarTypes], assumeValid });
+  } catch (err) {
+    startupError(`The input schema does not build: ${(err as Error).message}`);
+  }
+}
+
 export function createRegistry(bundle: OperationBundle, options: RegistryOptions = {}): Registry {
+  const inputSchema = buildInputSchema(bundle.companion.inputSchema, options.assumeValidInputSchema ?? DEFAULTS.assumeValidInputSchema);
   const byId = new Map<string, RegisteredOperation>();
   const byName = new Map<string, RegisteredOperation>();
   for (const entry of bundle.manifest.operations) {
@@ -64,6 +94,12 @@ export function createRegistry(bundle: OperationBundle, options: RegistryOptions
     if (operations.length !== 1 || !definition) startupError(`Operation ${entry.name} (${entry.id}) must hold exactly one operation`);
     if (definition.name?.value !== entry.name) startupError(`Operation ${entry.id} is named ${definition.name?.value ?? '(anonymous)'} in its body but ${entry.name} in the manifest`);
     if (HEX64.test(entry.name)) startupError(`Operation name ${entry.name} looks like an id; rename it`);
+    for (const v of definition.variableDefinitions ?? []) {
+      const type = inputSchema.getType(namedType(v.type));
+      if (!type || !isInputType(type)) {
+        startupError(`Operation ${entry.name}: the input schema has no input type ${namedType(v.type)} for $${v.variable.name.value}; run \`subway register\` again`);
+      }
+    }
     const op: RegisteredOperation = {
       id: entry.id,
       name: entry.name,
@@ -72,6 +108,7 @@ export function createRegistry(bundle: OperationBundle, options: RegistryOptions
       variableDefinitions: definition.variableDefinitions ?? [],
       declared: new Set((definition.variableDefinitions ?? []).map((v) => v.variable.name.value)),
       aliases: Object.entries(bundle.companion.aliases ?? {}).filter(([, a]) => a.id === entry.id).map(([key]) => key).sort(),
+      inputSchema,
     };
     const sameId = byId.get(op.id);
     if (sameId) startupError(`Two operations have the id ${op.id}: ${sameId.name} and ${op.name}`);
@@ -87,16 +124,6 @@ export function createRegistry(bundle: OperationBundle, options: RegistryOptions
     const shadowed = byName.get(key) ?? (HEX64.test(bareOf(key)) ? byId.get(bareOf(key).toLowerCase()) : undefined);
     if (shadowed && shadowed !== op) startupError(`Alias ${key} of ${op.name} collides with operation ${shadowed.name}`);
     byAlias.set(key, op);
-  }
-  let inputSchema: GraphQLSchema;
-  try {
-    const sdlOptions = options.assumeValidInputSchema ? { assumeValidSDL: true, assumeValid: true } : undefined;
-    const built = buildSchema(bundle.companion.inputSchema, sdlOptions).toConfig();
-    // graphql-js keeps only the types a schema reaches: with no input type
-    // using Int (say), `$count: Int!` would not resolve. Keep every built-in scalar.
-    inputSchema = new GraphQLSchema({ ...built, types: [...built.types, ...specifiedScalarTypes], assumeValid: options.assumeValidInputSchema ?? DEFAULTS.assumeValidInputSchema });
-  } catch (err) {
-    startupError(`The input schema in subway.json does not build: ${(err as Error).message}`);
   }
   return {
     operations: [...byId.values()],

@@ -8,18 +8,19 @@ import { badInput } from '../errors.ts';
 import type { Registry, RegisteredOperation } from './registry.ts';
 
 /**
+ * Each operation carries the input schema of the source it came from.
  * Returns the variables to send upstream, or throws `BAD_USER_INPUT` naming
  * the first offending variable. The client's values are forwarded as sent
  * (the upstream applies its own defaults); coercion is the check.
  */
-export function checkVariables(registry: Registry, op: RegisteredOperation, variables: Record<string, unknown>): Record<string, unknown> {
+export function checkVariables(_registry: Registry, op: RegisteredOperation, variables: Record<string, unknown>): Record<string, unknown> {
   for (const name of Object.keys(variables)) {
     if (!op.declared.has(name)) {
       throw badInput(`Variable "$${name}" is not defined by operation "${op.name}".`, { variable: name });
     }
   }
   if (op.variableDefinitions.length === 0) return variables;
-  const result = getVariableValues(registry.inputSchema, op.variableDefinitions, variables, { maxErrors: 1 });
+  const result = getVariableValues(op.inputSchema, op.variableDefinitions, variables, { maxErrors: 1 });
   if (result.errors) {
     const [error] = result.errors;
     const name = /Variable "\$([_A-Za-z][_0-9A-Za-z]*)"/.exec(error?.message ?? '')?.[1];

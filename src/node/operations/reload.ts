@@ -1,19 +1,17 @@
 /**
- * Reloads the registry when `npm run register` rewrites the generated files,
- * so a running gateway serves new operations without a restart. Node-only
- * (fs.watch). A reload that fails (files half-written, stale, invalid) keeps
- * the previous registry and is reported; the next change tries again.
+ * Watches an operations folder: when `subway register` rewrites the
+ * generated files, `onChange` runs once they have settled, so a running
+ * gateway loads them again (src/core/operations/live.ts validates, merges and
+ * swaps; a bad or half-written set keeps the last good list). Node-only (fs.watch).
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { COMPANION_FILE, MANIFEST_FILE } from '../../core/operations/manifest.ts';
-import { loadOperations } from './load.ts';
-import { createRegistry, type Registry } from '../../core/operations/registry.ts';
 import { DEFAULTS } from '../../core/defaults.ts';
+import { COMPANION_FILE, MANIFEST_FILE } from '../../core/operations/manifest.ts';
 
 export interface ReloadOptions {
-  /** Called with each newly loaded registry. */
-  onReload(registry: Registry): void;
-  /** Called when a reload failed; the previous registry stays in use. */
+  /** Called once the generated files changed and settled. */
+  onChange(): void;
+  /** Called when watching fails. */
   onError(err: unknown): void;
   /**
    * Milliseconds to wait after the last change before reloading (register writes several files).
@@ -29,36 +27,13 @@ export interface OperationsWatcher extends Disposable {
 export function watchOperations(dir: string, options: ReloadOptions): OperationsWatcher {
   const settleMs = options.settleMs ?? DEFAULTS.reloadSettleMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let loading: Promise<void> | undefined;
-  let again = false;
-  let closed = false;
-  const reload = async () => {
-    do {
-      again = false;
-      try {
-        const registry = createRegistry(await loadOperations(dir));
-        if (!closed) options.onReload(registry);
-      } catch (err) {
-        if (!closed) options.onError(err);
-      }
-    } while (again && !closed);
-  };
-  const schedule = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      if (loading) {
-        again = true;
-        return;
-      }
-      loading = reload().finally(() => (loading = undefined));
-    }, settleMs);
-  };
   const watcher: FSWatcher = watch(dir, (_, name) => {
-    if (name === null || name === MANIFEST_FILE || name === COMPANION_FILE) schedule();
+    if (name !== null && name !== MANIFEST_FILE && name !== COMPANION_FILE) return;
+    clearTimeout(timer);
+    timer = setTimeout(options.onChange, settleMs);
   });
   watcher.on('error', (err) => options.onError(err));
   const close = () => {
-    closed = true;
     clearTimeout(timer);
     watcher.close();
   };
