@@ -116,7 +116,7 @@ peak = Math.max(peak, await rss());
 const after = await rss();
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-console.log(`stalled reader, ${EVENTS} events of ${SIZE} B requested (MAX_QUEUED_EVENTS=${process.env.MAX_QUEUED_EVENTS ?? '4096'}, MAX_QUEUED_BYTES=${process.env.MAX_QUEUED_BYTES ?? '1048576'})`);
+console.log(`stalled reader, ${EVENTS} events of ${SIZE} B requested (MAX_QUEUED_EVENTS=${process.env.MAX_QUEUED_EVENTS ?? '4096'}, MAX_QUEUED_BYTES=${process.env.MAX_QUEUED_BYTES ?? '65536'})`);
 console.log(`  stream ended: ${end.reason} after ${end.events} events (${mb(end.bytes)}) in ${elapsed} ms`);
 console.log(`  gateway RSS: baseline ${mb(baseline)}, peak ${mb(peak)} (+${mb(peak - baseline)}), after ${mb(after)} (+${mb(after - baseline)})`);
 

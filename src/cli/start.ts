@@ -5,6 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, readConfig } from '../core/config.ts';
+import { redactor, redactUrl } from '../core/redact.ts';
+import { keepServing } from '../node/last-resort.ts';
+import { logLine } from '../node/log-line.ts';
 import { OperationsError } from '../node/operations/load.ts';
 import { startServer } from '../node/server.ts';
 import { tryItLines } from './try-it.ts';
@@ -60,13 +63,16 @@ export async function runStart(argv: string[], env: Record<string, string | unde
   try {
     const config = readConfig(settings);
     const server = await startServer(config);
+    const redact = redactor(config.upstreamUrl);
+    // Only once serving: an error while starting still ends the process with its message.
+    const stopKeeping = keepServing((line) => process.stderr.write(`${line}\n`), redact);
     const base = server.url.replace('://0.0.0.0:', '://localhost:').replace('://[::]:', '://localhost:');
     const tls = base.startsWith('https');
     console.log(`subway listening on ${base} (${tls ? 'HTTP/2 over TLS, HTTP/1.1 fallback' : 'HTTP/1.1'})`);
     if (server.demo) console.log(`  demo page: ${base}/`);
     // The demo page is this repository's (`npm run build:demo`); the package does not ship it.
     else if (server.example && import.meta.url.endsWith('.ts')) console.log('  demo page: not built (run `npm run build:demo`, or start with `npm start`)');
-    console.log(`  upstream: ${config.upstreamUrl ?? `${server.example!.url} (embedded example)`}`);
+    console.log(`  upstream: ${config.upstreamUrl ? redactUrl(config.upstreamUrl) : `${server.example!.url} (embedded example)`}`);
     if (config.upstreamSharing !== 'off') console.log(`  upstream sharing: ${config.upstreamSharing} (UPSTREAM_SHARING; docs/sharing.md)`);
     if (server.devCert) {
       const { certPath, created } = server.devCert;
@@ -77,7 +83,7 @@ export async function runStart(argv: string[], env: Record<string, string | unde
     const from = server.sources.status().map((s) => (s.ok ? s.source : `${s.source} (failing: ${s.reason})`)).join(', ');
     console.log(`  ${server.registry.operations.length} persisted operations from ${from}: ${server.registry.operations.map((o) => o.name).join(', ')}`);
     console.log(`\n${tryItLines(server.registry, base, { insecure: tls }).join('\n')}\n`);
-    return await new Promise<number>((resolve) => {
+    const code = await new Promise<number>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -95,13 +101,15 @@ export async function runStart(argv: string[], env: Record<string, string | unde
           console.log(`shut down: ${streams} streams ended with a reconnection hint`);
           resolve(0);
         }, (err) => {
-          console.error(err);
+          process.stderr.write(`${logLine('error', 'shutdown failed', err, redact)}\n`);
           resolve(1);
         });
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });
+    stopKeeping();
+    return code;
   } catch (err) {
     if (err instanceof ConfigError || err instanceof OperationsError) {
       console.error(`subway: ${err.message}`);

@@ -7,6 +7,7 @@
  */
 import { DEFAULTS } from './defaults.ts';
 import type { GatewayOptions } from './gateway.ts';
+import { redactUrl } from './redact.ts';
 import { firstFolder, parseSourceList, type SourceSpec } from './operations/source-list.ts';
 import { parsePublicKey } from './operations/signature.ts';
 import { UPSTREAM_PROTOCOLS, type UpstreamProtocol } from './upstream/options.ts';
@@ -66,8 +67,16 @@ export interface GatewayConfig {
   maxVariablesBytes: number;
   /** Most events queued for a client that does not read. @default 4096 */
   maxQueuedEvents: number;
-  /** Most bytes queued for a client that does not read. @default 1048576 */
+  /** Most bytes queued for a client that does not read. @default 65536 */
   maxQueuedBytes: number;
+  /** Most bytes queued for all clients that do not read together; unset: a quarter of the heap limit. */
+  maxQueuedBytesTotal: number | undefined;
+  /** Deepest nesting of the variables (and extensions) JSON. @default 64 */
+  maxVariablesDepth: number;
+  /** Leading bits of an IPv6 client address that make one client. @default 64 */
+  clientIpv6Prefix: number;
+  /** Extensions of upstream errors passed to clients besides `code`; `["*"]` passes all. @default [] */
+  upstreamErrorExtensions: string[];
   /** Where the operations come from, in order: folders, bundle URLs, KV bindings (Workers). @default the folder persisted-operations */
   operationSources: SourceSpec[];
   /** Milliseconds a polled source's list may age before it is fetched again. @default 10000 */
@@ -102,6 +111,12 @@ export interface ServerConfig extends GatewayConfig {
   logStreams: boolean;
   /** Include variables in stream start lines. @default false */
   logVariables: boolean;
+  /** Milliseconds a connection with no open request is kept. @default 60000 */
+  idleTimeoutMs: number;
+  /** Milliseconds a request body may take to arrive. @default 10000 */
+  requestBodyTimeoutMs: number;
+  /** Most concurrent streams per HTTP/2 connection. @default 128 */
+  http2MaxConcurrentStreams: number;
 }
 
 /** Reads one setting's text (trimmed, never empty) into its value; throws a `ConfigError` naming `name`. */
@@ -172,6 +187,17 @@ const headerList: Parse<string[]> = (raw, name) => {
 
 const headerName: Parse<string | undefined> = (raw, name) => headerList(raw, name)[0];
 
+const EXTENSION_KEY = /^[_A-Za-z][_0-9A-Za-z-]*$/;
+const extensionKeys: Parse<string[]> = (raw, name) => {
+  const keys = list(raw);
+  if (keys.includes('*')) {
+    if (keys.length > 1) throw new ConfigError(`${name}: "*" (every extension) cannot be combined with listed keys.`);
+    return keys;
+  }
+  for (const k of keys) if (!EXTENSION_KEY.test(k)) throw new ConfigError(`${name}: "${k}" is not an extension key.`);
+  return keys;
+};
+
 const origins: Parse<string[]> = (raw, name) => {
   const values = list(raw);
   if (values.includes('*')) {
@@ -208,9 +234,9 @@ const upstreamUrl: Parse<string | undefined> = (raw, name) => {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} is not a URL: "${raw}".`);
+    throw new ConfigError(`${name} is not a URL: "${redactUrl(raw)}".`);
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new ConfigError(`${name} must start with ws:// or wss:// (graphql-ws), got "${raw}".`);
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new ConfigError(`${name} must start with ws:// or wss:// (graphql-ws), got "${redactUrl(raw)}".`);
   return raw;
 };
 
@@ -248,6 +274,13 @@ export const SETTINGS: readonly Setting[] = [
   setting({ env: 'MAX_VARIABLES_BYTES', key: 'maxVariablesBytes', parse: integer(2, 1_048_576), gateway: true, description: 'Largest `variables` JSON accepted (GET or POST), in UTF-8 bytes; larger is a 413.' }),
   setting({ env: 'MAX_QUEUED_EVENTS', key: 'maxQueuedEvents', parse: integer(1, 10_000_000), gateway: true, description: 'Events held for a client that does not read; one more ends its stream with a `SLOW_CONSUMER` error.' }),
   setting({ env: 'MAX_QUEUED_BYTES', key: 'maxQueuedBytes', parse: integer(1024, 1_073_741_824), gateway: true, description: 'Bytes held for a client that does not read; past it, its stream ends with a `SLOW_CONSUMER` error.' }),
+  setting({ env: 'MAX_QUEUED_BYTES_TOTAL', key: 'maxQueuedBytesTotal', parse: integer(1_048_576, 68_719_476_736), unset: '(unset: a quarter of the heap limit)', gateway: true, description: 'Bytes held for all clients that do not read, together (every stream\'s queue and what their connections hold unsent); past it, the streams holding the most end with `SLOW_CONSUMER` first. Unset: a quarter of the JS heap limit on Node (V8\'s `heap_size_limit`, set by `--max-old-space-size`), 32 MiB on a Worker.' }),
+  setting({ env: 'MAX_VARIABLES_DEPTH', key: 'maxVariablesDepth', parse: integer(1, 512), gateway: true, description: 'Deepest nesting of objects and lists in `variables` (and `extensions`), the variables object being level 1; checked on the JSON text before it is parsed. Deeper is a 400 `BAD_USER_INPUT`.' }),
+  setting({ env: 'CLIENT_IPV6_PREFIX', key: 'clientIpv6Prefix', parse: integer(1, 128), gateway: true, description: 'Leading bits of an IPv6 client address that make one client for `MAX_SUBSCRIPTIONS_PER_CLIENT` (a subscriber is usually given a whole /64); 128 counts every address on its own. A port never makes another client.' }),
+  setting({ env: 'UPSTREAM_ERROR_EXTENSIONS', key: 'upstreamErrorExtensions', parse: extensionKeys, unset: '(unset: `code` only)', gateway: true, description: 'Comma-separated keys of upstream errors\' `extensions` passed to clients besides `code`, e.g. `classification`; the rest (a development server\'s `stacktrace`, `exception`) is dropped. `*` passes every extension as the upstream sent it.' }),
+  setting({ env: 'IDLE_TIMEOUT_MS', key: 'idleTimeoutMs', parse: integer(1000, 3_600_000), description: 'A connection with no open request (an HTTP/2 session with no stream, an HTTP/1.1 connection waiting for its first request, a TLS handshake) is closed after this long. HTTP/1.1 keep-alive between requests stays Node\'s 5 s when shorter. Open event streams are never cut by it.' }),
+  setting({ env: 'REQUEST_BODY_TIMEOUT_MS', key: 'requestBodyTimeoutMs', parse: integer(1000, 600_000), description: 'Milliseconds a request body may take to arrive in full; past it, 408 `REQUEST_TIMEOUT` and the connection (HTTP/2: the stream) is closed.' }),
+  setting({ env: 'HTTP2_MAX_CONCURRENT_STREAMS', key: 'http2MaxConcurrentStreams', parse: integer(1, 65_536), description: 'Most concurrent streams one HTTP/2 connection may open (advertised in SETTINGS; more are refused). Open subscriptions count, so this is also the most one connection may hold.' }),
   setting({ env: 'SHUTDOWN_GRACE_MS', key: 'shutdownGraceMs', parse: integer(0, 600_000), description: 'On `SIGTERM`/`SIGINT`, milliseconds streams get to flush their reconnection hint before connections are destroyed.' }),
   setting({ env: 'LOG_STREAMS', key: 'logStreams', parse: boolean, description: 'One JSON line on stdout per stream start and end (operation, duration, events, bytes, end reason). `false` turns them off.' }),
   setting({ env: 'LOG_VARIABLES', key: 'logVariables', parse: boolean, description: 'Include each stream\'s variables in its start line. Off by default: variables may hold personal data.' }),
@@ -260,7 +293,7 @@ export const WORKER_SETTINGS: readonly string[] = SETTINGS.filter((s) => s.gatew
 function defaultOf(s: Setting): unknown {
   if (s.key in DEFAULTS) return DEFAULTS[s.key as keyof typeof DEFAULTS];
   if (s.parse === sources) return sources(DEFAULTS.persistedOperations, s.env);
-  return s.parse === headerList || s.parse === origins || s.parse === publicKeys ? [] : undefined;
+  return s.parse === headerList || s.parse === origins || s.parse === publicKeys || s.parse === extensionKeys ? [] : undefined;
 }
 
 /** How the docs show a default. */
@@ -341,5 +374,9 @@ export function gatewayOptions(
     maxVariablesBytes: config.maxVariablesBytes,
     maxQueuedEvents: config.maxQueuedEvents,
     maxQueuedBytes: config.maxQueuedBytes,
+    maxQueuedBytesTotal: config.maxQueuedBytesTotal,
+    maxVariablesDepth: config.maxVariablesDepth,
+    clientIpv6Prefix: config.clientIpv6Prefix,
+    upstreamErrorExtensions: config.upstreamErrorExtensions,
   };
 }

@@ -28,22 +28,33 @@ export const DEFAULTS = {
   maxBodyBytes: 102_400,
   maxQueryStringBytes: 8192,
   maxVariablesBytes: 65_536,
+  maxVariablesDepth: 64,
   listOperations: true,
   corsMaxAgeS: 600,
   // Streams.
   heartbeatMs: 15_000,
   isolateRequests: false,
   maxQueuedEvents: 4096,
-  maxQueuedBytes: 1_048_576,
+  maxQueuedBytes: 65_536,
+  /** The share of the JS heap the queue budget takes when `maxQueuedBytesTotal` is not set. */
+  queueBudgetHeapShare: 0.25,
+  /** The heap assumed where the runtime adapter passes none: a Cloudflare Worker isolate's 128 MiB. */
+  heapLimitBytes: 134_217_728,
+  /** Extensions of upstream errors passed to clients besides `code`. */
+  upstreamErrorExtensions: [] as readonly string[],
   // Limits.
   maxSubscriptions: 10_000,
   maxSubscriptionsPerClient: 0,
+  clientIpv6Prefix: 64,
   limitRetryAfterS: 5,
   // The Node server.
   port: 4000,
   host: '0.0.0.0',
   persistedOperations: 'persisted-operations',
   shutdownGraceMs: 1000,
+  idleTimeoutMs: 60_000,
+  requestBodyTimeoutMs: 10_000,
+  http2MaxConcurrentStreams: 128,
   logStreams: true,
   logVariables: false,
   devCertDir: '.dev-certs',

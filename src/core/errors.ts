@@ -24,6 +24,10 @@ export type ErrorCode =
   | 'NOT_ACCEPTABLE'
   /** No such route. */
   | 'NOT_FOUND'
+  /** The request itself is malformed (its `Host` header, its target), before any route is chosen. */
+  | 'BAD_REQUEST'
+  /** The request body did not arrive in time (408); the connection is closed. */
+  | 'REQUEST_TIMEOUT'
   /** The gateway is shutting down and takes no new streams. */
   | 'SHUTTING_DOWN'
   /** The upstream GraphQL server refused or failed the operation. */

@@ -17,12 +17,14 @@ import { NEVER_FORWARDED } from './auth/forward.ts';
 import { SubwayError } from './errors.ts';
 import { createCors } from './http/cors.ts';
 import { Hubs } from './hub/hubs.ts';
+import { createQueueBudget } from './limits/queue-budget.ts';
 import { createSubscriptionLimits } from './limits/subscriptions.ts';
 import { StreamSet } from './sse/heartbeat.ts';
 import { defaultTimers } from './timers.ts';
 import { createUpstreamHealth } from './upstream/health.ts';
 import { upstreamSettings } from './upstream/options.ts';
 import { Pool } from './upstream/pool.ts';
+import { errorPolicy, safeResultText } from './upstream/safe-result.ts';
 import { DEFAULTS } from './defaults.ts';
 import { guardHooks } from './gateway/hooks.ts';
 import type { Gateway, GatewayOptions, GatewayUpstreamOptions } from './gateway/options.ts';
@@ -44,8 +46,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const hooks = guardHooks(options.instrumentation, onInternalError);
   const health = createUpstreamHealth(options, options.random);
   const limits = createSubscriptionLimits(options);
-  const cors = createCors({ ...options.cors, allowHeaders: [...(options.cors?.allowHeaders ?? []), ...(options.forwardHeaders ?? [])] });
   const forwardHeaders = (options.forwardHeaders ?? []).map((h) => h.toLowerCase()).filter((h) => !NEVER_FORWARDED.has(h));
+  // A preflight names only the headers that are really forwarded.
+  const cors = createCors({ ...options.cors, allowHeaders: [...(options.cors?.allowHeaders ?? []), ...forwardHeaders] });
+  const errors = errorPolicy(options.upstreamErrorExtensions ?? DEFAULTS.upstreamErrorExtensions);
+  const budget = createQueueBudget(
+    options.maxQueuedBytesTotal ?? Math.floor((options.heapLimitBytes ?? DEFAULTS.heapLimitBytes) * DEFAULTS.queueBudgetHeapShare),
+    onInternalError,
+  );
   let registry = options.registry;
   let disposed = false;
   let streamIds = 0;
@@ -67,6 +75,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const hubs = new Hubs({
     timers,
+    // Upstream errors' extensions filtered once per result, before it is encoded for every subscriber.
+    transform: errors.extensions === 'all' ? undefined : (json) => safeResultText(json, errors),
     onFrame: (operation, bytes, written) => hooks.onFrame(operation, bytes, written),
     onEnd(_hub, end) {
       if (end.kind === 'fatal' || end.kind === 'transient') hooks.onUpstreamError(end.kind, end.closeCode);
@@ -74,6 +84,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const context: StreamContext = {
     bounds: { maxQueuedEvents: options.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents, maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes },
+    budget,
     hooks,
     health,
     now,
@@ -91,6 +102,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     limits,
     forwardHeaders,
     canSendHeaders: upstream.webSocketWithHeaders !== undefined,
+    ipv6Prefix: options.clientIpv6Prefix ?? DEFAULTS.clientIpv6Prefix,
     pool,
     hubs,
     context,

@@ -30,6 +30,14 @@ class ResponseWriter implements FrameWriter {
   end(): void {
     if (!this.out.destroyed && !this.out.writableEnded) this.out.end();
   }
+
+  abort(): void {
+    this.out.destroy();
+  }
+
+  buffered(): number {
+    return this.out.writableLength;
+  }
 }
 
 /** Sends the response's head, then `stream`'s frames until it ends or the client leaves. */

@@ -7,7 +7,7 @@
  * runs (`startServer`).
  */
 export { createNodeListener, createNodeWebSocket, NodeWebSocket, nodeWebSocketWithHeaders, serveNode } from './serve.ts';
-export type { NodeListener, NodeServer, NodeServerOptions } from './serve.ts';
+export type { NodeListener, NodeListenerOptions, NodeServer, NodeServerOptions } from './serve.ts';
 export { loadOperations, OperationsError } from './operations/load.ts';
 export { watchOperations } from './operations/reload.ts';
 export { createFolderSource, startOperationSources } from './operations/sources.ts';

@@ -1,17 +1,25 @@
 /**
  * The Node adapter: serves a gateway's Web `fetch` handler on `node:http`
  * (plain HTTP/1.1) or `node:http2` (TLS, HTTP/2 with HTTP/1.1 as the ALPN
- * fallback), through @whatwg-node/server, and supplies the `ws` WebSocket.
+ * fallback), sending responses through @whatwg-node/server, and supplies the
+ * `ws` WebSocket. It also holds the connection-level defences, which only a
+ * server that owns its sockets can have (on Workers they are Cloudflare's):
+ * idle connections closed, request bodies timed, HTTP/2 streams capped
+ * (src/node/connections.ts).
  */
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { createServerAdapter, handleErrorFromRequestHandler, sendNodeResponse } from '@whatwg-node/server';
+import { sendNodeResponse } from '@whatwg-node/server';
 import WebSocket from 'ws';
+import { SubwayError } from '../core/errors.ts';
 import type { Gateway, RequestContext } from '../core/gateway.ts';
 import type { EventStream } from '../core/sse/stream.ts';
-import { writeEventStream } from './event-stream.ts';
 import { DEFAULTS } from '../core/defaults.ts';
+import { closeIdleSessions, connectionTimeouts, watchRequestBody } from './connections.ts';
+import { writeEventStream } from './event-stream.ts';
+import { logLine } from './log-line.ts';
+import { toWebRequest, type NodeRequest } from './request.ts';
 
 /**
  * The `ws` client with per-message deflate off: every upstream socket would
@@ -64,6 +72,29 @@ export interface NodeServerOptions {
    * @default 1000
    */
   shutdownGraceMs?: number;
+  /**
+   * A connection with no open request is closed after this long, in
+   * milliseconds: an HTTP/2 session with no stream, an HTTP/1.1 connection
+   * waiting for its first request, a TLS handshake. HTTP/1.1 keep-alive
+   * between requests stays Node's 5 s when that is shorter. Event streams are
+   * open requests, so they are never cut by it.
+   * @default 60000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * How long a request body may take to arrive in full, in milliseconds; past
+   * it the request is answered 408 and its connection (HTTP/2: its stream) closed.
+   * @default 10000
+   */
+  requestBodyTimeoutMs?: number;
+  /**
+   * Most concurrent streams a client may open on one HTTP/2 connection
+   * (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused.
+   * @default 128
+   */
+  http2MaxConcurrentStreams?: number;
+  /** Where unexpected errors are reported (one line each, never to clients). @default a JSON line on stderr */
+  onError?: (what: string, err: unknown) => void;
 }
 
 export interface NodeServer extends AsyncDisposable {
@@ -75,13 +106,12 @@ export interface NodeServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 /**
  * Sends a Response: an event stream the listener took (`takeEventStream`)
- * is written by `writeEventStream`; anything else goes through
- * @whatwg-node/server as usual.
+ * is written by `writeEventStream` (src/node/event-stream.ts); anything else
+ * goes through @whatwg-node/server as usual.
  */
 function sendResponse(response: Response, req: NodeRequest, res: NodeResponse, taken: EventStream | undefined): unknown {
   if (taken !== undefined && response.status === 200 && response.body === null) return writeEventStream(response, req, res, taken);
@@ -90,54 +120,104 @@ function sendResponse(response: Response, req: NodeRequest, res: NodeResponse, t
   return sendNodeResponse(response, res as never, req as never, true);
 }
 
+/** The generic 500: what went wrong is logged, never sent (no stack, no path). */
+const internalError = () => new SubwayError('INTERNAL_SERVER_ERROR', 500, 'Internal server error').toResponse();
+
 /** A request listener for `http.createServer`, `http2.createServer` or `http2.createSecureServer` (with `allowHTTP1`). */
 export type NodeListener = (req: NodeRequest, res: NodeResponse) => void;
+
+export interface NodeListenerOptions {
+  /**
+   * How long a request body may take to arrive in full, in milliseconds; past
+   * it the request is answered 408 and its connection (HTTP/2: its stream) closed.
+   * @default 10000
+   */
+  requestBodyTimeoutMs?: number;
+  /** Where unexpected errors are reported (one line each, never to clients). @default a JSON line on stderr */
+  onError?: (what: string, err: unknown) => void;
+}
 
 /**
  * The gateway as a Node request listener, for an `http` or `http2` server of
  * your own (`serveNode` uses it too). It aborts a stream when its client goes
- * away, over HTTP/2 as well, and writes event streams straight to the socket.
- * Closing the server is yours: `gateway.dispose()` ends the streams.
+ * away, over HTTP/2 as well, and writes event streams straight to the socket
+ * (src/node/event-stream.ts).
+ * The request URL is made from the path alone, never from `Host`
+ * (src/node/request.ts); a body that does not arrive in time is a 408; an
+ * internal error is a generic 500 and one log line. Closing the server, and
+ * its connection time-outs, are yours (`serveNode` sets them, see
+ * src/node/connections.ts): `gateway.dispose()` ends the streams.
  */
-export function createNodeListener(gateway: Gateway): NodeListener {
-  // Native Request/Response, so a Response's ReadableStream body is streamed as it is.
-  const adapter = createServerAdapter<RequestContext>((request, context) => gateway.fetch(request, context), {
-    fetchAPI: { Request, Response, Headers, ReadableStream, URL, URLSearchParams, fetch } as never,
-  });
+export function createNodeListener(gateway: Gateway, options: NodeListenerOptions = {}): NodeListener {
+  const onError = options.onError ?? ((what: string, err: unknown) => process.stderr.write(`${logLine('error', what, err)}\n`));
+  const bodyTimeoutMs = options.requestBodyTimeoutMs ?? DEFAULTS.requestBodyTimeoutMs;
   // An event stream is taken from the gateway (`takeEventStream`) and written
   // here, its end tied to the response's 'close' (which Node's HTTP/2
-  // compatibility layer emits when the client resets the stream, where
-  // @whatwg-node/server's own abort signal would stay silent).
+  // compatibility layer emits when the client resets a stream; it emits
+  // 'finish' too early for that): no abort signal per stream. A request with a
+  // body gets a signal, tied to 'close' too, for reading the body.
   return (req, res) => {
     let taken: EventStream | undefined;
-    const context = {
-      clientAddress: req.socket.remoteAddress,
-      takeEventStream(stream: EventStream) {
+    let signal: AbortSignal | undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const controller = new AbortController();
+      res.once('close', () => controller.abort());
+      signal = controller.signal;
+    }
+    watchRequestBody(req, res, bodyTimeoutMs);
+    const context: RequestContext = {
+      signal,
+      clientAddress: req.socket?.remoteAddress,
+      takeEventStream(stream) {
         if (req.method === 'HEAD') return false;
         taken = stream;
         return true;
       },
     };
-    // The adapter's own request listener, with our sender in place of sendNodeResponse (see sendResponse).
+    // The request URL's origin: fixed, never the Host header (see src/node/request.ts).
+    const origin = (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https://localhost' : 'http://localhost';
     Promise.resolve()
-      .then(() => adapter.handleNodeRequestAndResponse(req as never, res as never, context))
-      .catch((err: unknown) => handleErrorFromRequestHandler(err, Response))
+      .then(() => gateway.fetch(toWebRequest(req, origin, signal), context))
+      .catch((err: unknown) => {
+        // A request no Web Request can carry is the client's (400); anything else is ours, logged, never shown.
+        if (err instanceof SubwayError) return err.toResponse();
+        onError('internal error', err);
+        return internalError();
+      })
       .then((response) => sendResponse(response, req, res, taken))
-      .catch((err: unknown) => console.error('[subway] could not send a response', err));
+      .catch((err: unknown) => {
+        onError('could not send a response', err);
+        res.destroy();
+      });
   };
 }
 
 export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
-  const listener = createNodeListener(gateway);
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
+  const bodyTimeoutMs = options.requestBodyTimeoutMs ?? DEFAULTS.requestBodyTimeoutMs;
+  const listener = createNodeListener(gateway, { requestBodyTimeoutMs: bodyTimeoutMs, onError: options.onError });
+  const timeouts = connectionTimeouts(idleTimeoutMs, bodyTimeoutMs);
   const server = options.tls
-    ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, listener)
-    : http.createServer(listener);
+    ? http2.createSecureServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          allowHTTP1: true,
+          handshakeTimeout: idleTimeoutMs,
+          settings: { maxConcurrentStreams: options.http2MaxConcurrentStreams ?? DEFAULTS.http2MaxConcurrentStreams },
+        },
+        listener,
+      )
+    : http.createServer(timeouts, listener);
+  // The HTTP/1.1 fallback of the HTTP/2 server keeps these as properties.
+  if (options.tls) Object.assign(server, timeouts);
   const sessions = new Set<http2.ServerHttp2Session>();
   if (options.tls) {
     (server as http2.Http2SecureServer).on('session', (s) => {
       sessions.add(s);
       s.once('close', () => sessions.delete(s));
     });
+    closeIdleSessions(server as http2.Http2SecureServer, idleTimeoutMs);
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

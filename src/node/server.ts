@@ -6,6 +6,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { ConfigError, gatewayOptions, type ServerConfig } from '../core/config.ts';
 import { startGraphqlWsServer, type UpstreamServer } from '../example/server.ts';
 import { createExampleSchema } from '../example/schema.ts';
@@ -19,6 +20,8 @@ import { createStaticHandler, withStatic } from './static.ts';
 export const DEMO_DIR = fileURLToPath(new URL('../../demo/dist/', import.meta.url));
 import { combineInstrumentation } from '../core/observability/instrumentation.ts';
 import { createJsonLog } from '../core/observability/log.ts';
+import { redactor } from '../core/redact.ts';
+import { logLine } from './log-line.ts';
 import { createPrometheusMetrics } from './prometheus.ts';
 import { createNodeWebSocket, serveNode, type NodeServer } from './serve.ts';
 
@@ -80,6 +83,8 @@ export interface StartOptions {
   demoDir?: string;
   /** Where JSON log lines go. @default a line on stdout */
   log?: (line: string) => void;
+  /** Where error lines go (one JSON line each, the upstream URL's credentials redacted). @default a line on stderr */
+  logError?: (line: string) => void;
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
@@ -108,6 +113,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
   let example: UpstreamServer | undefined;
   try {
+    const writeError = options.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const redact = redactor(config.upstreamUrl);
+    const logError = (what: string, err: unknown) => writeError(logLine('error', what, err, redact));
     // Browsers speak HTTP/2 only over TLS: the embedded example (a developer's
     // first run) gets a self-signed certificate unless told otherwise.
     const selfSigned = config.tls === 'self-signed' || (config.tls === undefined && !config.upstreamUrl && !config.tlsCert);
@@ -119,13 +127,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const demo = !config.upstreamUrl && (await exists(`${demoDir}/index.html`));
     example = config.upstreamUrl ? undefined : await startGraphqlWsServer(createExampleSchema());
     const maxPayload = socketFrameLimit(config);
+    const settings = gatewayOptions(config, {
+      url: config.upstreamUrl ?? example!.url,
+      webSocketImpl: createNodeWebSocket({ maxPayload }),
+      webSocketWithHeaders: (headers) => createNodeWebSocket({ maxPayload, headers }),
+    });
     gateway = createGateway({
       registry: sources.registry,
-      ...gatewayOptions(config, {
-        url: config.upstreamUrl ?? example!.url,
-        webSocketImpl: createNodeWebSocket({ maxPayload }),
-        webSocketWithHeaders: (headers) => createNodeWebSocket({ maxPayload, headers }),
-      }),
+      ...settings,
+      upstream: { ...settings.upstream, onInternalError: (err) => logError('upstream client error', err) },
+      onInternalError: (err) => logError('internal error', err),
+      // The queue budget's default share is of this process's heap (`--max-old-space-size` sets it).
+      heapLimitBytes: v8.getHeapStatistics().heap_size_limit,
       instrumentation,
       metrics: metrics.render,
     });
@@ -137,6 +150,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       host: config.host,
       tls: tls && { cert: tls.cert, key: tls.key },
       shutdownGraceMs: config.shutdownGraceMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      requestBodyTimeoutMs: config.requestBodyTimeoutMs,
+      http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+      onError: logError,
     });
     const close = async () => {
       sources.close();

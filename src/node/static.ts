@@ -10,6 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
+import { SubwayError } from '../core/errors.ts';
 import type { Gateway, RequestContext } from '../core/gateway.ts';
 
 const TYPES: Record<string, string> = {
@@ -24,17 +25,26 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** Answers GET/HEAD for files under `root` (`/` is `index.html`); `undefined` for everything else. */
+/** Read failures that mean "no such file here" (the request falls through to the gateway's 404). */
+const NOT_A_FILE = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'ENAMETOOLONG', 'ERR_INVALID_ARG_VALUE']);
+
+/**
+ * Answers GET/HEAD for files under `root` (`/` is `index.html`), 405 for
+ * another method on such a file; `undefined` for everything else. A failure
+ * to read is never shown to the client (no message, no path): a missing file
+ * falls through, anything else is thrown to the server, which logs it and
+ * answers a generic 500.
+ */
 export function createStaticHandler(root: string): (request: Request) => Promise<Response | undefined> {
   const base = resolve(root);
   return async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
     let pathname: string;
     try {
       pathname = decodeURIComponent(new URL(request.url).pathname);
     } catch {
       return undefined;
     }
+    if (pathname.includes('\0')) return undefined;
     const file = resolve(base, `.${pathname === '/' ? '/index.html' : pathname}`);
     const type = TYPES[extname(file)];
     if (!type || !file.startsWith(base + sep)) return undefined;
@@ -42,8 +52,11 @@ export function createStaticHandler(root: string): (request: Request) => Promise
     try {
       body = await readFile(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+      if (NOT_A_FILE.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
       throw err;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return new SubwayError('METHOD_NOT_ALLOWED', 405, 'Only GET and HEAD are served on this page.', { headers: { allow: 'GET, HEAD' } }).toResponse();
     }
     // Vite names built assets by content hash: they never change; the page itself always revalidates.
     const immutable = pathname.startsWith('/assets/');

@@ -281,6 +281,19 @@ export function conformanceSuite(kind: TargetKind, base: TargetConfig = {}): voi
       const put = await fetch(`${gw.url}/graphql?id=Ticks`, { method: 'PUT' });
       expect(put.status).toBe(405);
       expect(put.headers.get('allow')).toBe('GET, POST');
+      // A HEAD would run the GET route: it must not open an upstream subscription.
+      const head = await fetch(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'H' } })}`, { method: 'HEAD', headers: { accept: 'text/event-stream' } });
+      expect(head.status).toBe(405);
+      expect(head.headers.get('allow')).toBe('GET, POST');
+      for (const route of ['/healthz', '/readyz', '/operations']) {
+        const res = await fetch(`${gw.url}${route}`, { method: 'DELETE' });
+        expect(res.status, route).toBe(405);
+        expect(res.headers.get('allow'), route).toBe('GET, HEAD');
+        expect(await res.json()).toEqual({ errors: [{ message: `Only GET and HEAD are served on ${route}.`, extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
+      }
+      const mutation = await fetch(`${gw.url}/graphql?id=Bump`, { headers: { accept: 'text/event-stream' } });
+      expect(mutation.status).toBe(405);
+      expect(mutation.headers.get('allow')).toBe('POST');
       const missing = await fetch(`${gw.url}/nope`);
       expect(missing.status).toBe(404);
       expect(await missing.json()).toEqual({ errors: [{ message: 'No route for GET /nope.', extensions: { code: 'NOT_FOUND' } }] });
@@ -448,7 +461,8 @@ export function conformanceSuite(kind: TargetKind, base: TargetConfig = {}): voi
         ],
       });
       const viaPost = await fetch(`${gw.url}/operations`, { method: 'POST' });
-      expect(viaPost.status).toBe(404);
+      expect(viaPost.status).toBe(405);
+      expect(viaPost.headers.get('allow')).toBe('GET, HEAD');
       expect(upstream.connections).toBe(0);
     });
 
@@ -671,6 +685,126 @@ export function conformanceSuite(kind: TargetKind, base: TargetConfig = {}): voi
       );
       await server.until(() => server.open === 0, 'the socket to close');
       expect(server.closes).toEqual([4004]);
+    });
+  });
+
+  describe('hostile input: variables nested too deep (MAX_VARIABLES_DEPTH)', () => {
+    /** `{"symbol": [[…"A"…]]}` nesting `depth` levels, the variables object included. */
+    const nested = (name: string, depth: number, leaf = '"A"') => `{"${name}":${'['.repeat(depth - 1)}${leaf}${']'.repeat(depth - 1)}}`;
+    const tooDeep = (limit: number, where: 'get' | 'post') => ({
+      message:
+        where === 'get'
+          ? `The "variables" parameter is nested deeper than the limit of ${limit} levels.`
+          : `The request body is nested deeper than the limit of ${limit} levels (below its top-level object).`,
+      extensions: { code: 'BAD_USER_INPUT', limit, ...(where === 'get' ? { parameter: 'variables' } : {}) },
+    });
+
+    it('refuses one level past 64 with a 400 naming the limit, over GET and POST, and checks 64 levels as usual', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      const get = (variables: string) => fetch(`${gw.url}/graphql?id=Ticks&variables=${encodeURIComponent(variables)}`, { headers: { accept: 'text/event-stream' } });
+      const over = await get(nested('symbol', 65));
+      expect(over.status).toBe(400);
+      expect(await over.json()).toEqual({ errors: [tooDeep(64, 'get')] });
+      const overPost = await post(`${gw.url}/graphql`, `{"id":"Ticks","variables":${nested('symbol', 65)}}`);
+      expect(overPost.status).toBe(400);
+      expect(await overPost.json()).toEqual({ errors: [tooDeep(64, 'post')] });
+      // 64 levels pass the depth check and meet the type check.
+      for (const res of [await get(nested('symbol', 64)), await post(`${gw.url}/graphql`, `{"id":"Ticks","variables":${nested('symbol', 64)}}`)]) {
+        expect(res.status).toBe(400);
+        expect(((await res.json()) as ErrorBody).errors[0]!.message).toMatch(/^Variable "\$symbol" got invalid value/);
+      }
+      // Brackets inside strings are text, not nesting.
+      const inString = await get(`{"symbol":"${'['.repeat(500)}"}`);
+      expect(inString.status).toBe(200);
+      await upstream.until(() => upstream.listeners('['.repeat(500)) === 1, 'the subscription with a bracketed symbol');
+      expect(upstream.connections).toBe(1);
+    });
+
+    it('refuses the values that crashed it (4,400 levels, 50,000 levels in an Int) with a 400, and keeps serving', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0 });
+      for (const body of [
+        `{"id":"Ticks","variables":${nested('symbol', 4400)}}`,
+        `{"id":"Greetings","variables":${nested('count', 50_000, '1')}}`,
+        `{"id":"Orders","variables":{"filter":${'{"range":'.repeat(3000)}1${'}'.repeat(3000)}}}`,
+        `{"id":"Ticks","extensions":${'{"a":'.repeat(4400)}1${'}'.repeat(4400)}}`,
+      ]) {
+        const res = await post(`${gw.url}/graphql`, body);
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({ errors: [tooDeep(64, 'post')] });
+      }
+      const extensions = await fetch(`${gw.url}/graphql?id=Ticks&extensions=${encodeURIComponent(`${'{"a":'.repeat(65)}1${'}'.repeat(65)}`)}`);
+      expect(extensions.status).toBe(400);
+      expect(await extensions.json()).toEqual({
+        errors: [{ message: 'The "extensions" parameter is nested deeper than the limit of 64 levels.', extensions: { code: 'BAD_USER_INPUT', limit: 64, parameter: 'extensions' } }],
+      });
+      expect(upstream.connections).toBe(0);
+      const sse = await openSse(`${gw.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'ALIVE' } })}`);
+      await upstream.until(() => upstream.listeners('ALIVE') === 1, 'a subscription afterwards');
+      expect(sse.status).toBe(200);
+    });
+
+    it('takes its limit from the setting', async () => {
+      const upstream = await upstreamServer();
+      const gw = await start(upstream.url, { HEARTBEAT_MS: 0, MAX_VARIABLES_DEPTH: 3 });
+      const over = await post(`${gw.url}/graphql`, `{"id":"Orders","variables":{"filter":{"symbols":["A"],"range":{"min":[1]}}}}`);
+      expect(await over.json()).toEqual({ errors: [tooDeep(3, 'post')] });
+      const at = await post(`${gw.url}/graphql`, { id: 'Orders', variables: { filter: { symbols: ['A'], range: { min: 1 } } } });
+      expect(at.status).toBe(200);
+      await upstream.until(() => upstream.listeners('orders') === 1, 'the subscription at the limit');
+    });
+  });
+
+  describe('hostile upstream errors: extensions filtered (UPSTREAM_ERROR_EXTENSIONS)', () => {
+    const LEAKY = {
+      message: 'boom',
+      locations: [{ line: 2, column: 3 }],
+      path: ['ticks'],
+      stack: 'Error: boom\n    at /srv/app/resolvers.js:12:7',
+      extensions: {
+        code: 'INTERNAL_SERVER_ERROR',
+        classification: 'DataFetchingException',
+        stacktrace: ['Error: boom', '    at /srv/app/resolvers.js:12:7'],
+        exception: { stacktrace: ['at /srv/app/db.js:1:1'], sql: 'SELECT * FROM users' },
+      },
+    };
+    /** A graphql-transport-ws server whose one result and final error carry a development server's extensions. */
+    const leakyServer = () =>
+      startScriptedServer('graphql-transport-ws', (message) => {
+        const m = JSON.parse(message) as { type: string; id?: string };
+        if (m.type === 'connection_init') return ['{"type":"connection_ack"}'];
+        if (m.type !== 'subscribe') return [];
+        return [
+          JSON.stringify({ type: 'next', id: m.id, payload: { data: null, errors: [LEAKY] } }),
+          JSON.stringify({ type: 'error', id: m.id, payload: [LEAKY] }),
+        ];
+      });
+    const events = async (url: string) => {
+      const sse = await openSse(`${url}/graphql${query({ id: 'Ticks', variables: { symbol: 'E' } })}`);
+      return parseEvents(await sse.done());
+    };
+
+    it('keeps message, locations, path and extensions.code by default, in next payloads and final errors', async () => {
+      const server = await leakyServer();
+      const gw = await start(server.url, { HEARTBEAT_MS: 0, fresh: true });
+      const safe = { message: 'boom', locations: [{ line: 2, column: 3 }], path: ['ticks'], extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      expect(await events(gw.url)).toEqual([
+        { event: 'next', data: JSON.stringify({ data: null, errors: [safe] }) },
+        { event: 'next', data: JSON.stringify({ errors: [safe] }) },
+        { event: 'complete', data: '' },
+      ]);
+    });
+
+    it('passes the keys the operator lists, or everything with "*"', async () => {
+      const server = await leakyServer();
+      const listed = await start(server.url, { HEARTBEAT_MS: 0, UPSTREAM_ERROR_EXTENSIONS: 'classification', fresh: true });
+      const [first] = await events(listed.url);
+      expect(JSON.parse(first!.data).errors[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', classification: 'DataFetchingException' });
+      const all = await start(server.url, { HEARTBEAT_MS: 0, UPSTREAM_ERROR_EXTENSIONS: '*', fresh: true });
+      const [verbatim, last] = await events(all.url);
+      expect(JSON.parse(verbatim!.data)).toEqual({ data: null, errors: [LEAKY] });
+      expect(JSON.parse(last!.data)).toEqual({ errors: [LEAKY] });
     });
   });
 

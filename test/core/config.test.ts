@@ -33,7 +33,14 @@ describe('configuration', () => {
       trustProxyHeader: undefined,
       maxVariablesBytes: 65536,
       maxQueuedEvents: 4096,
-      maxQueuedBytes: 1048576,
+      maxQueuedBytes: 65536,
+      maxQueuedBytesTotal: undefined,
+      maxVariablesDepth: 64,
+      clientIpv6Prefix: 64,
+      upstreamErrorExtensions: [],
+      idleTimeoutMs: 60000,
+      requestBodyTimeoutMs: 10000,
+      http2MaxConcurrentStreams: 128,
       operationSources: [{ kind: 'folder', path: 'persisted-operations' }],
       operationsPollMs: 10000,
       operationsTimeoutMs: 3000,
@@ -59,6 +66,28 @@ describe('configuration', () => {
     expect(config.logStreams).toBe(false);
   });
 
+  it('reads the hostile-client defences', () => {
+    const config = readConfig({
+      MAX_VARIABLES_DEPTH: '10',
+      CLIENT_IPV6_PREFIX: '56',
+      UPSTREAM_ERROR_EXTENSIONS: 'classification, serviceName',
+      MAX_QUEUED_BYTES_TOTAL: '67108864',
+      IDLE_TIMEOUT_MS: '30000',
+      REQUEST_BODY_TIMEOUT_MS: '5000',
+      HTTP2_MAX_CONCURRENT_STREAMS: '100',
+    });
+    expect(config).toMatchObject({
+      maxVariablesDepth: 10,
+      clientIpv6Prefix: 56,
+      upstreamErrorExtensions: ['classification', 'serviceName'],
+      maxQueuedBytesTotal: 67108864,
+      idleTimeoutMs: 30000,
+      requestBodyTimeoutMs: 5000,
+      http2MaxConcurrentStreams: 100,
+    });
+    expect(readConfig({ UPSTREAM_ERROR_EXTENSIONS: '*' }).upstreamErrorExtensions).toEqual(['*']);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT must be a whole number, got "eighty".'],
     [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000.'],
@@ -80,6 +109,11 @@ describe('configuration', () => {
     [{ LOG_STREAMS: 'yes' }, 'LOG_STREAMS must be true or false, got "yes".'],
     [{ UPSTREAM_SHARING: 'on' }, 'UPSTREAM_SHARING must be one of off, connection, subscription, got "on".'],
     [{ UPSTREAM_MAX_SUBSCRIPTIONS_PER_SOCKET: '0' }, 'UPSTREAM_MAX_SUBSCRIPTIONS_PER_SOCKET must be between 1 and 100000, got 0.'],
+    [{ MAX_VARIABLES_DEPTH: '0' }, 'MAX_VARIABLES_DEPTH must be between 1 and 512, got 0.'],
+    [{ CLIENT_IPV6_PREFIX: '129' }, 'CLIENT_IPV6_PREFIX must be between 1 and 128, got 129.'],
+    [{ UPSTREAM_ERROR_EXTENSIONS: '*,code' }, 'UPSTREAM_ERROR_EXTENSIONS: "*" (every extension) cannot be combined with listed keys.'],
+    [{ UPSTREAM_ERROR_EXTENSIONS: 'a b' }, 'UPSTREAM_ERROR_EXTENSIONS: "a b" is not an extension key.'],
+    [{ IDLE_TIMEOUT_MS: '10' }, 'IDLE_TIMEOUT_MS must be between 1000 and 3600000, got 10.'],
   ])('fails at start on %o, naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
   });
@@ -98,7 +132,8 @@ describe('configuration', () => {
 
   it('reads the same gateway settings for a Worker as for Node, and documents them in docs/workers.md', async () => {
     const env = { UPSTREAM_URL: 'wss://a.example/graphql', UPSTREAM_PROTOCOL: 'subscriptions-transport-ws', UPSTREAM_MAX_MESSAGE_BYTES: '2048', MAX_QUERY_STRING_BYTES: '300', OPERATIONS_LIST: 'off', PORT: '1' };
-    const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, ...gateway } = readConfig(env);
+    const { port, host, persistedOperations, tlsCert, tlsKey, tls, shutdownGraceMs, logStreams, logVariables, idleTimeoutMs, requestBodyTimeoutMs, http2MaxConcurrentStreams, ...gateway } =
+      readConfig(env);
     expect(readGatewayConfig(env)).toEqual(gateway);
     expect(Object.keys(gateway)).toHaveLength(WORKER_SETTINGS.length);
     const doc = await readFile('docs/workers.md', 'utf8');

@@ -37,10 +37,20 @@ describe('the demo page handler', () => {
     expect(head.body).toBeNull();
   });
 
-  it('leaves everything else to the gateway: other methods, missing files, folders, paths outside the root', async () => {
+  it('answers another method on a page with 405 and its Allow', async () => {
+    const serve = await site();
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const res = (await serve(get('/', method)))!;
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+      expect(await res.json()).toEqual({ errors: [{ message: 'Only GET and HEAD are served on this page.', extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
+    }
+  });
+
+  it('leaves everything else to the gateway: missing files, folders, paths outside the root, names no file can have', async () => {
     const serve = await site();
     for (const request of [
-      get('/', 'POST'),
+      get('/missing.js', 'POST'),
       get('/graphql?id=Clock'),
       get('/missing.js'),
       get('/assets'),
@@ -48,6 +58,9 @@ describe('the demo page handler', () => {
       get('/%2e%2e/secret.json'),
       get('/..%2fsecret.json'),
       get('/%E0%A4%A'),
+      get('/a%00b.js'),
+      get(`/${'a'.repeat(5000)}.js`),
+      get('/index.html/x.js'),
     ]) {
       expect(await serve(request), request.url).toBeUndefined();
     }

@@ -106,6 +106,13 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
    */
   clientKey?: (request: Request, address: string | undefined) => string | undefined;
   /**
+   * How many leading bits of an IPv6 client address make one client for the
+   * per-client limit (a subscriber is usually handed a whole /64); 128 counts
+   * each address on its own.
+   * @default 64
+   */
+  clientIpv6Prefix?: number;
+  /**
    * Most `next` events held for a client that does not read before its stream
    * ends with a `SLOW_CONSUMER` error.
    * @default 4096
@@ -114,9 +121,32 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
   /**
    * Most bytes held for a client that does not read, in bytes, before its
    * stream ends with a `SLOW_CONSUMER` error.
-   * @default 1048576
+   * @default 65536
    */
   maxQueuedBytes?: number;
+  /**
+   * Most bytes held, in bytes, for all clients that do not read together (every
+   * stream's queue, and what their connections hold unsent); past it, the
+   * streams holding the most end with `SLOW_CONSUMER` first. A frame several
+   * streams share counts once per stream that holds it.
+   * @default a quarter of `heapLimitBytes`
+   */
+  maxQueuedBytesTotal?: number;
+  /**
+   * The JS heap the gateway runs in, in bytes, which sizes the default queue
+   * budget; runtime adapters pass theirs (Node: V8's `heap_size_limit`).
+   * @default 134217728 (a Cloudflare Worker isolate's 128 MiB)
+   */
+  heapLimitBytes?: number;
+  /**
+   * Keys of upstream errors' `extensions` passed to clients besides `code`
+   * (which always is); `["*"]` passes every extension as the upstream sent it.
+   * The rest (a development server's `stacktrace`, `exception`) is dropped.
+   * Applied to each upstream result once, before it is encoded (so once for
+   * all the subscribers of a shared subscription).
+   * @default [] (only `code`)
+   */
+  upstreamErrorExtensions?: readonly string[];
   /** Lifecycle hooks for metrics and logs. @default none */
   instrumentation?: Instrumentation;
   /** Serves `GET /metrics` when set (prom-client on Node). @default undefined (no /metrics route) */

@@ -7,10 +7,11 @@ import { Hono, type Context } from 'hono';
 import { SubwayError, toSubwayError } from '../errors.ts';
 import { acceptsEventStream } from '../http/accept.ts';
 import type { Cors } from '../http/cors.ts';
+import { checkHost } from '../http/host.ts';
 import { describeOperations } from '../http/operations.ts';
 import { readOperationRequest, type OperationRequest } from '../http/params.ts';
 import { readPostRequest } from '../http/post.ts';
-import { checkQueryString, checkVariablesSize } from '../limits/request-size.ts';
+import { checkJsonDepth, checkQueryString, checkVariablesSize } from '../limits/request-size.ts';
 import type { Instrumentation } from '../observability/instrumentation.ts';
 import type { Registry } from '../operations/registry.ts';
 import { DEFAULTS } from '../defaults.ts';
@@ -35,6 +36,11 @@ export interface Routes {
   onInternalError(err: unknown): void;
 }
 
+/** A 405 whose `Allow` names the methods the route serves (`"GET, POST"`). */
+function methodNotAllowed(route: string, allow: string): SubwayError {
+  return new SubwayError('METHOD_NOT_ALLOWED', 405, `Only ${allow.replace(', ', ' and ')} are served on ${route}.`, { headers: { allow } });
+}
+
 export function createRoutes(routes: Routes): Hono<{ Bindings: RequestContext }> {
   const { options, cors, hooks } = routes;
   const path = options.path ?? DEFAULTS.path;
@@ -42,6 +48,8 @@ export function createRoutes(routes: Routes): Hono<{ Bindings: RequestContext }>
   const app = new Hono<{ Bindings: RequestContext }>();
 
   app.use('*', async (c, next) => {
+    // Before any route: a malformed Host is refused, never read.
+    checkHost(c.req.raw.headers);
     await next();
     for (const [k, v] of Object.entries(cors.headers(c.req.raw))) c.res.headers.set(k, v);
   });
@@ -54,34 +62,49 @@ export function createRoutes(routes: Routes): Hono<{ Bindings: RequestContext }>
     }
   };
 
+  const GRAPHQL_METHODS = 'GET, POST';
   app.get(path, (c) => {
+    // Hono answers HEAD with the GET route: a HEAD must not open an upstream subscription.
+    if (c.req.method === 'HEAD') throw methodNotAllowed(path, GRAPHQL_METHODS);
     checkQueryString(c.req.url, options);
     admit(c);
     const params = new URL(c.req.url).searchParams;
-    for (const raw of params.getAll('variables')) checkVariablesSize(raw, options);
+    // Size, then depth, on the text: before anything parses it.
+    for (const raw of params.getAll('variables')) {
+      checkVariablesSize(raw, options);
+      checkJsonDepth(raw, options, 'The "variables" parameter', { extensions: { parameter: 'variables' } });
+    }
+    for (const raw of params.getAll('extensions')) checkJsonDepth(raw, options, 'The "extensions" parameter', { extensions: { parameter: 'extensions' } });
     return routes.serve(c, readOperationRequest(params), 'GET');
   });
   app.post(path, async (c) => {
     admit(c);
-    const request = await readPostRequest(c.req.raw, maxBodyBytes);
+    const request = await readPostRequest(c.req.raw, maxBodyBytes, options);
     checkVariablesSize(JSON.stringify(request.variables), options);
     return routes.serve(c, request, 'POST');
   });
 
   app.options('*', (c) => cors.preflight(c.req.raw));
   app.all(path, () => {
-    throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Only GET and POST are served on ${path}.`, { headers: { allow: 'GET, POST' } });
+    throw methodNotAllowed(path, GRAPHQL_METHODS);
   });
-  if (options.listOperations ?? DEFAULTS.listOperations) app.get('/operations', (c) => c.json(describeOperations(routes.registry())));
-  app.get('/healthz', (c) => c.json({ status: routes.disposed ? 'shutting-down' : 'ok' }, routes.disposed ? 503 : 200));
-  app.get('/readyz', (c) => {
+  /** A read-only route: GET (and HEAD, which Hono answers with it); any other method is a 405. */
+  const readOnly = (route: string, handler: (c: Ctx) => Response | Promise<Response>) => {
+    app.get(route, handler);
+    app.all(route, () => {
+      throw methodNotAllowed(route, 'GET, HEAD');
+    });
+  };
+  if (options.listOperations ?? DEFAULTS.listOperations) readOnly('/operations', (c) => c.json(describeOperations(routes.registry())));
+  readOnly('/healthz', (c) => c.json({ status: routes.disposed ? 'shutting-down' : 'ok' }, routes.disposed ? 503 : 200));
+  readOnly('/readyz', (c) => {
     // Not ready while stopping, or while full (a load balancer should send new clients elsewhere).
     const status = routes.disposed ? 'shutting-down' : routes.full ? 'full' : 'ready';
     return c.json({ status, streams: routes.streams, upstreamFailures: routes.upstreamFailures }, status === 'ready' ? 200 : 503);
   });
   if (options.metrics) {
     const metrics = options.metrics;
-    app.get('/metrics', async () => {
+    readOnly('/metrics', async () => {
       const { contentType, body } = await metrics();
       return new Response(body, { headers: { 'content-type': contentType } });
     });

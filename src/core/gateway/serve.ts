@@ -37,6 +37,8 @@ export interface StreamServer {
   readonly limits: SubscriptionLimits;
   readonly forwardHeaders: readonly string[];
   readonly canSendHeaders: boolean;
+  /** Leading bits of an IPv6 address that make one client. */
+  readonly ipv6Prefix: number;
   readonly pool: Pool;
   readonly hubs: Hubs;
   readonly context: StreamContext;
@@ -64,7 +66,7 @@ export async function serveStream(server: StreamServer, c: Ctx, request: Operati
   const op = await resolveOperation(registry, request);
   if (op.type === 'mutation' && method === 'GET') {
     throw new SubwayError('METHOD_NOT_ALLOWED', 405, `Operation "${op.name}" is a mutation; mutations are not served over GET.`, {
-      headers: { allow: '' },
+      headers: { allow: 'POST' },
     });
   }
   const { variables, coerced } = coerceVariables(registry, op, request.variables);
@@ -73,7 +75,7 @@ export async function serveStream(server: StreamServer, c: Ctx, request: Operati
 
   const { options } = server;
   const raw = c.req.raw;
-  const address = clientAddress(raw.headers, c.env?.clientAddress, options.trustProxyHeader);
+  const address = clientAddress(raw.headers, c.env?.clientAddress, options.trustProxyHeader, server.ipv6Prefix);
   const client = options.clientKey ? (options.clientKey(raw, address) ?? address) : address;
   const release = server.limits.acquire(client);
   let stream: GatewayStream;

@@ -6,6 +6,7 @@
  * object's fields; what all streams share is one `StreamContext`.
  */
 import type { Hub, Subscriber } from '../hub/hub.ts';
+import type { QueueBudget } from '../limits/queue-budget.ts';
 import type { Instrumentation, StreamEndReason, StreamInfo } from '../observability/instrumentation.ts';
 import type { Frame } from '../sse/frame.ts';
 import type { StreamSet } from '../sse/heartbeat.ts';
@@ -16,6 +17,8 @@ import type { UpstreamEnd } from '../upstream/socket.ts';
 /** What every stream of a gateway shares. */
 export interface StreamContext {
   readonly bounds: StreamBounds;
+  /** The process-wide budget of bytes held for clients that do not read. */
+  readonly budget: QueueBudget | undefined;
   readonly hooks: Required<Instrumentation>;
   readonly health: UpstreamHealth;
   readonly now: () => number;
@@ -36,7 +39,7 @@ export class GatewayStream extends EventStream implements Subscriber {
   private reason: StreamEndReason | undefined;
 
   constructor(context: StreamContext, info: StreamInfo, releaseSlot: () => void, waitUntil: ((promise: Promise<unknown>) => void) | undefined) {
-    super(context.bounds);
+    super(context.bounds, context.budget);
     this.context = context;
     this.info = info;
     this.startedAt = context.now();

@@ -40,6 +40,24 @@ export interface Cors {
 
 const BASE_HEADERS = ['accept', 'content-type', 'last-event-id'];
 
+/**
+ * Whether `origin` is the request's own: its host (and port) is the request's
+ * `Host`, as the browser that sent both saw the page; without a `Host`, the
+ * request URL's origin. (On Node the URL is made from the path alone and a
+ * fixed origin, so `Host` is what says where the browser thinks it is.)
+ */
+function sameOrigin(origin: string, request: Request): boolean {
+  const host = request.headers.get('host');
+  if (host === null) return origin === new URL(request.url).origin;
+  try {
+    const url = new URL(origin);
+    // Parsed with the origin's scheme, so a default port written out (`:443`) compares equal to none.
+    return url.host === new URL(`${url.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
+}
+
 export function createCors(options: CorsOptions = {}): Cors {
   const origins = new Set(options.origins ?? []);
   const any = origins.has('*');
@@ -53,7 +71,7 @@ export function createCors(options: CorsOptions = {}): Cors {
   const crossOrigin = (request: Request): string | undefined => {
     const origin = request.headers.get('origin');
     if (origin === null) return undefined;
-    return origin === new URL(request.url).origin ? undefined : origin;
+    return sameOrigin(origin, request) ? undefined : origin;
   };
   const listed = (origin: string) => any || origins.has(origin);
 

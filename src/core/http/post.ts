@@ -4,6 +4,7 @@
  * clients that send the document text. The body is read up to a limit.
  */
 import { SubwayError, badInput } from '../errors.ts';
+import { checkJsonDepth, type RequestSizeLimits } from '../limits/request-size.ts';
 import { readOperationFields, type OperationRequest, type RequestFields } from './params.ts';
 
 function isJson(contentType: string | null): boolean {
@@ -21,7 +22,14 @@ async function readLimited(request: Request, maxBytes: number): Promise<Uint8Arr
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The client went away, or its body was cut off (the runtime's body time-out): not the gateway's error.
+      throw new SubwayError('BAD_REQUEST', 400, 'The request body could not be read in full.');
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
@@ -39,14 +47,25 @@ async function readLimited(request: Request, maxBytes: number): Promise<Uint8Arr
   return bytes;
 }
 
-export async function readPostRequest(request: Request, maxBytes: number): Promise<OperationRequest> {
+/**
+ * Reads the body (up to `maxBytes`) and checks how deeply its JSON nests
+ * (`limits.maxVariablesDepth`, below the body's own object) before parsing it.
+ */
+export async function readPostRequest(request: Request, maxBytes: number, limits: RequestSizeLimits = {}): Promise<OperationRequest> {
   if (!isJson(request.headers.get('content-type'))) {
     throw new SubwayError('UNSUPPORTED_MEDIA_TYPE', 415, 'The request body must be JSON: send "Content-Type: application/json".');
   }
   const bytes = await readLimited(request, maxBytes);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw badInput('The request body is not valid JSON.');
+  }
+  checkJsonDepth(text, limits, 'The request body', { levelsAbove: 1 });
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    body = JSON.parse(text);
   } catch {
     throw badInput('The request body is not valid JSON.');
   }

@@ -1,9 +1,11 @@
 /**
  * Size limits on what a request carries, checked before anything is parsed:
- * the GET query string (414) and the variables (413), on GET and POST alike.
+ * the GET query string (414), the variables (413) and how deeply they nest
+ * (400), on GET and POST alike.
  */
-import { SubwayError } from '../errors.ts';
+import { SubwayError, badInput } from '../errors.ts';
 import { DEFAULTS } from '../defaults.ts';
+import { nestsDeeperThan } from './json-depth.ts';
 
 export interface RequestSizeLimits {
   /**
@@ -16,6 +18,14 @@ export interface RequestSizeLimits {
    * @default 65536
    */
   maxVariablesBytes?: number;
+  /**
+   * Deepest nesting of objects and lists accepted in the variables (the
+   * variables object itself is level 1), checked on the JSON text before it
+   * is parsed; deeper is a 400 `BAD_USER_INPUT`. The same bound applies to
+   * `extensions`.
+   * @default 64
+   */
+  maxVariablesDepth?: number;
 }
 
 const encoder = new TextEncoder();
@@ -42,5 +52,26 @@ export function checkVariablesSize(raw: string | null | undefined, limits: Reque
   const bytes = encoder.encode(raw).byteLength;
   if (bytes > max) {
     throw new SubwayError('VARIABLES_TOO_LARGE', 413, `The variables are ${bytes} bytes; the limit is ${max}.`, { extensions: { limit: max } });
+  }
+}
+
+/**
+ * Throws `BAD_USER_INPUT` (400) when JSON text nests deeper than the limit,
+ * before anything parses it. `subject` names the text in the message (`The
+ * "variables" parameter`); `levelsAbove` counts enclosing levels that are not
+ * the variables' own (a POST body's top-level object is one).
+ */
+export function checkJsonDepth(
+  raw: string | null | undefined,
+  limits: RequestSizeLimits,
+  subject: string,
+  options: { levelsAbove?: number; extensions?: Record<string, unknown> } = {},
+): void {
+  if (!raw) return;
+  const max = limits.maxVariablesDepth ?? DEFAULTS.maxVariablesDepth;
+  const above = options.levelsAbove ?? 0;
+  if (nestsDeeperThan(raw, max + above)) {
+    const where = above > 0 ? ' (below its top-level object)' : '';
+    throw badInput(`${subject} is nested deeper than the limit of ${max} levels${where}.`, { ...options.extensions, limit: max });
   }
 }

@@ -15,12 +15,18 @@
  * Either way the same bounds hold: a client that does not read gets its own
  * `SLOW_CONSUMER` end once `maxQueuedEvents` or `maxQueuedBytes` would be
  * passed, and everything queued between two pulls goes out as one chunk.
+ * With a `QueueBudget` (src/core/limits/queue-budget.ts), what the stream
+ * holds also counts against the process-wide budget: its queue, and what it
+ * handed its consumer that the consumer has not sent yet. A shared frame
+ * counts once per stream that holds it (its full size each time), which is
+ * what it costs at worst: a writer that takes text copies it.
  *
  * The stream ends exactly once, whichever comes first: the producer finishing
  * (`complete`, `retry`), the queue overflowing, or the consumer going away.
  * Subclasses hear about it through `teardown` (the producer must let go),
  * `ended` (accounting) and `released` (nothing of the stream is held any more).
  */
+import type { BudgetAccount, QueueBudget } from '../limits/queue-budget.ts';
 import { COMMENT_FRAME, COMPLETE_FRAME, Frame, nextFrame, retryFrame } from './frame.ts';
 
 /** Why a stream ended; reported once to `ended`. */
@@ -52,6 +58,10 @@ export interface FrameWriter {
   write(chunk: string | Uint8Array): boolean;
   /** Ends the response after the last frame. */
   end(): void;
+  /** Drops the response at once, with whatever it still holds (the queue budget's last resort). */
+  abort?(): void;
+  /** Bytes written and not yet sent (Node's `writableLength`): they count against the queue budget too. */
+  buffered?(): number;
 }
 
 const NONE = 0;
@@ -91,9 +101,17 @@ export class EventStream {
   private writer: FrameWriter | undefined;
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private signals: AbortSignal[] | undefined;
+  /** This stream's account in the queue budget, if there is one. */
+  private readonly account: BudgetAccount | undefined;
+  /**
+   * Bytes the consumer holds unsent, as the budget counts them: what a writer
+   * says it buffers, else what was handed over since its last pull.
+   */
+  private inFlight = 0;
 
-  constructor(bounds: StreamBounds) {
+  constructor(bounds: StreamBounds, budget?: QueueBudget) {
     this.bounds = bounds;
+    this.account = budget?.open((force) => this.evict(force));
   }
 
   /** Whether the stream still takes frames. */
@@ -166,7 +184,7 @@ export class EventStream {
     this.view = WRITER;
     this.writer = writer;
     const wasClosed = this.closed;
-    this.deliver(COMMENT_FRAME.text);
+    this.deliver(COMMENT_FRAME.text, COMMENT_FRAME.size);
     if (this.queue && this.queue.length > 0) this.flush();
     // Ended (and released) before the writer came: only the response is left to end.
     if (wasClosed) this.endWriter();
@@ -175,6 +193,11 @@ export class EventStream {
 
   /** The writer may write again (Node's `drain`): the next pull. */
   drained(): void {
+    if (this.account) {
+      const held = this.writer?.buffered?.() ?? 0;
+      this.account.release(this.inFlight - held);
+      this.inFlight = held;
+    }
     if (!this.queue || this.queue.length === 0) {
       this.demand = !this.closed;
       return;
@@ -184,6 +207,7 @@ export class EventStream {
 
   /** The client went away. */
   cancel(): void {
+    this.account?.close();
     if (!this.finished) return this.finish('client-gone', 'no');
     this.dropQueue();
     this.closed = true;
@@ -234,6 +258,37 @@ export class EventStream {
     this.close();
   }
 
+  /**
+   * The queue budget ends this stream (it holds the most of all): what is
+   * queued is dropped and the client gets the `SLOW_CONSUMER` error in its
+   * place; by force, or when only bytes the consumer already holds are left,
+   * the response is dropped too.
+   */
+  private evict(force: boolean): void {
+    if (this.closed) return this.abortConsumer();
+    this.dropQueue();
+    if (force) {
+      if (!this.finished) this.finish('slow-consumer', 'no');
+      this.closed = true;
+      this.release();
+      return this.abortConsumer();
+    }
+    this.put(SLOW_CONSUMER_FRAME);
+    this.put(COMPLETE_FRAME);
+    if (!this.finished) this.finish('slow-consumer', 'drain');
+  }
+
+  /** Drops the response itself: the consumer is not taking what it was handed. */
+  private abortConsumer(): void {
+    try {
+      if (this.view === WRITER) this.writer!.abort?.();
+      else this.controller?.error(new Error('The client did not read its events; the response was dropped.'));
+    } catch {
+      // Gone already.
+    }
+    this.account?.close();
+  }
+
   // ── the queue ──────────────────────────────────────────────────────────
 
   /** Hands the frame to the consumer if it is waiting, else queues it. */
@@ -243,11 +298,12 @@ export class EventStream {
     this.busy = true;
     if (this.demand) {
       this.demand = false;
-      this.deliver(this.view === WRITER ? (frame.shared ? frame.bytes() : frame.text) : frame.bytes());
+      this.deliver(this.view === WRITER ? (frame.shared ? frame.bytes() : frame.text) : frame.bytes(), frame.size);
       return;
     }
     (this.queue ??= []).push(frame);
     this.queuedBytes += frame.size;
+    this.account?.reserve(frame.size);
     if (frame.event) this.queuedEvents++;
   }
 
@@ -271,8 +327,9 @@ export class EventStream {
       }
       chunk = out;
     }
+    const size = this.queuedBytes;
     this.dropQueue();
-    this.deliver(chunk);
+    this.deliver(chunk, size);
     if (this.closeWhenDrained) this.close();
   }
 
@@ -282,7 +339,11 @@ export class EventStream {
    * once the current burst is over (a microtask later, so frames of one burst
    * go out together); after a write the socket could not take, at `drained()`.
    */
-  private deliver(chunk: string | Uint8Array): void {
+  private deliver(chunk: string | Uint8Array, size: number): void {
+    if (this.account) {
+      this.inFlight += size;
+      this.account.reserve(size);
+    }
     try {
       if (this.view === WRITER) {
         if (this.writer!.write(chunk)) {
@@ -303,6 +364,7 @@ export class EventStream {
   }
 
   private dropQueue(): void {
+    this.account?.release(this.queuedBytes);
     if (this.queue) this.queue.length = 0;
     this.queuedBytes = 0;
     this.queuedEvents = 0;
@@ -351,6 +413,8 @@ export class EventStream {
   private release(): void {
     if (this.isReleased) return;
     this.isReleased = true;
+    // A writer may still hold the last frames: their bytes count until its response closes (cancel).
+    if (this.view !== WRITER || this.inFlight === 0) this.account?.close();
     if (this.signals) for (const signal of this.signals) signal.removeEventListener('abort', this);
     this.signals = undefined;
     this.released();

@@ -18,17 +18,29 @@ export class Operation {
   readonly id: string;
   readonly payload: OperationPayload;
   readonly sink: OperationSink;
-  readonly connection: Connection;
+  /** The connection it runs on; none for one refused before any socket (`refused`). */
+  readonly connection: Connection | undefined;
   /** `subscribe` was sent. */
   running = false;
   /** Ended upstream, failed, or disposed: nothing more is reported. */
   done = false;
 
-  constructor(id: string, payload: OperationPayload, sink: OperationSink, connection: Connection) {
+  constructor(id: string, payload: OperationPayload, sink: OperationSink, connection: Connection | undefined) {
     this.id = id;
     this.payload = payload;
     this.sink = sink;
     this.connection = connection;
+  }
+
+  /** An operation that ends with `end` before any socket (it cannot be sent); reported asynchronously, as every end is. */
+  static refused(payload: OperationPayload, sink: OperationSink, end: UpstreamEnd): Operation {
+    const op = new Operation('', payload, sink, undefined);
+    queueMicrotask(() => {
+      if (op.done) return;
+      op.done = true;
+      sink.end(end);
+    });
+    return op;
   }
 
   /**
@@ -37,6 +49,10 @@ export class Operation {
    * connection closing (for runtimes that must be told to wait for it).
    */
   dispose(): Promise<void> | undefined {
+    if (!this.connection) {
+      this.done = true;
+      return undefined;
+    }
     return this.connection.release(this);
   }
 }

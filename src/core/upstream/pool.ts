@@ -15,7 +15,8 @@
  */
 import { SubwayError } from '../errors.ts';
 import { Connection, type ConnectionInit, type ConnectionOwner } from './connection.ts';
-import type { Operation, OperationSink } from './operation.ts';
+import { Operation, type OperationSink } from './operation.ts';
+import { unsendable } from './sendable.ts';
 import { offerFor } from './negotiate.ts';
 import type { UpstreamSettings } from './options.ts';
 import type { OperationPayload, WebSocketConstructor } from './socket.ts';
@@ -74,6 +75,9 @@ export class Pool implements ConnectionOwner {
    * is reached.
    */
   open(key: string | undefined, request: SocketRequest, payload: OperationPayload, sink: OperationSink): Operation {
+    // What cannot be serialised ends here, before any socket: inside a driver it would fail the whole (shared) connection.
+    const refused = unsendable({ ...payload, connectionParams: request.connectionParams });
+    if (refused) return Operation.refused(payload, sink, { kind: 'fatal', message: refused });
     const shareable = key !== undefined && this.options.mode !== 'off';
     let connection = shareable ? this.find(key) : undefined;
     if (connection) {

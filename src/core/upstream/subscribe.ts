@@ -5,6 +5,8 @@
  * reconnecting silently. The gateway itself goes through the pool (pool.ts).
  */
 import { Connection, type ConnectionOwner } from './connection.ts';
+import { Operation } from './operation.ts';
+import { unsendable } from './sendable.ts';
 import { offerFor } from './negotiate.ts';
 import { upstreamSettings, type UpstreamOptions } from './options.ts';
 import type { ExecutionResult, UpstreamEnd, WebSocketConstructor } from './socket.ts';
@@ -41,6 +43,13 @@ export interface SubscribePayload {
 export function subscribeUpstream(options: UpstreamOptions, request: SubscribePayload, handlers: UpstreamHandlers): UpstreamSubscription {
   const settings = upstreamSettings(options);
   const { connectionParams, ...payload } = request;
+  // What cannot be serialised is reported here, before any socket, never as an error inside the protocol driver.
+  const refused = unsendable(request);
+  if (refused) {
+    Operation.refused(payload, { next: () => {}, end: (end) => handlers.end(end) }, { kind: 'fatal', message: refused });
+    const dispose = () => {};
+    return { dispose, closed: Promise.resolve(), [Symbol.dispose]: dispose };
+  }
   const owner: ConnectionOwner = {
     acked: () => handlers.onConnected?.(),
     idle: (connection) => connection.close(),

@@ -78,6 +78,36 @@ describe('MAX_SUBSCRIPTIONS_PER_CLIENT', () => {
     expect((await openSse(`${gw.url}${ticks('A3')}`, as('203.0.113.1'))).status).toBe(200);
   });
 
+  it('one address is one client whatever its form: with a port, IPv4-mapped, or anywhere in one IPv6 /64', async () => {
+    const upstream = await startUpstream();
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0, maxSubscriptionsPerClient: 1, trustProxyHeader: 'x-forwarded-for' });
+    const as = (address: string) => ({ 'x-forwarded-for': address });
+    const first = await openSse(`${gw.url}${ticks('P1')}`, { headers: as('203.0.113.7:1111') });
+    expect(first.status).toBe(200);
+    for (const same of ['203.0.113.7:2222', '203.0.113.7', '::ffff:203.0.113.7', '[::ffff:203.0.113.7]:443']) {
+      const res = await refused(`${gw.url}${ticks('P2')}`, as(same));
+      expect(res.status, same).toBe(429);
+      expect(res.body.errors[0]!.extensions.code).toBe('CLIENT_SUBSCRIPTION_LIMIT');
+    }
+    const v6 = await openSse(`${gw.url}${ticks('V1')}`, { headers: as('[2001:db8:1:2::1]:5000') });
+    expect(v6.status).toBe(200);
+    for (const same of ['2001:db8:1:2::2', '2001:DB8:1:2:ffff:ffff:ffff:ffff', '[2001:db8:1:2:0:0:0:3]:1']) {
+      expect((await refused(`${gw.url}${ticks('V2')}`, as(same))).status, same).toBe(429);
+    }
+    // The next /64 is another subscriber.
+    expect((await openSse(`${gw.url}${ticks('V3')}`, { headers: as('2001:db8:1:3::1') })).status).toBe(200);
+    await upstream.until(() => upstream.sockets === 3, 'three upstream sockets');
+    expect(upstream.connections).toBe(3);
+  });
+
+  it('counts IPv6 addresses each on their own with CLIENT_IPV6_PREFIX=128', async () => {
+    const upstream = await startUpstream();
+    const gw = await startGateway(upstream.url, { heartbeatMs: 0, maxSubscriptionsPerClient: 1, trustProxyHeader: 'x-forwarded-for', clientIpv6Prefix: 128 });
+    expect((await openSse(`${gw.url}${ticks('W1')}`, { headers: { 'x-forwarded-for': '2001:db8:1:2::1' } })).status).toBe(200);
+    expect((await openSse(`${gw.url}${ticks('W2')}`, { headers: { 'x-forwarded-for': '2001:db8:1:2::2' } })).status).toBe(200);
+    expect((await refused(`${gw.url}${ticks('W3')}`, { 'x-forwarded-for': '[2001:db8:1:2::1]:80' })).status).toBe(429);
+  });
+
   it('ignores forwarded headers unless told to trust one: every request here comes from 127.0.0.1', async () => {
     const upstream = await startUpstream();
     const gw = await startGateway(upstream.url, { heartbeatMs: 0, maxSubscriptionsPerClient: 1 });

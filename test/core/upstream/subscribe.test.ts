@@ -7,13 +7,13 @@ import { startUpstream } from '../../fixtures/upstream.ts';
 
 const TICKS = { query: 'subscription Ticks($symbol: String!) { ticks(symbol: $symbol) { symbol price } }', operationName: 'Ticks' };
 
-function run(url: string, symbol: string) {
+function run(url: string, symbol: unknown, extra: { connectionParams?: Record<string, unknown> } = {}) {
   const results: unknown[] = [];
   const ends: UpstreamEnd[] = [];
   let connected = 0;
   let notify = () => {};
   const ended = new Promise<UpstreamEnd>((resolve) => (notify = () => resolve(ends[0]!)));
-  const sub = subscribeUpstream({ url, webSocketImpl: NodeWebSocket }, { ...TICKS, variables: { symbol } }, {
+  const sub = subscribeUpstream({ url, webSocketImpl: NodeWebSocket }, { ...TICKS, variables: { symbol }, ...extra }, {
     onConnected: () => connected++,
     next: (r) => results.push(r),
     end: (e) => {
@@ -54,5 +54,36 @@ describe('subscribeUpstream', () => {
     expect(results).toEqual([]);
     expect(ends).toEqual([]);
     expect(upstream.received.map((m) => m.type)).toEqual(['connection_init', 'subscribe', 'complete']);
+  });
+
+  it('ends an operation that cannot be serialised before any socket, as fatal, with no unhandled rejection', async () => {
+    const upstream = await startUpstream();
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const nest = (depth: number) => {
+        let v: unknown = 'A';
+        for (let i = 0; i < depth; i++) v = [v];
+        return v;
+      };
+      // 4,400 levels overflowed graphql-ws's serialisation of the subscribe message, in a promise no one awaited.
+      const deep = run(upstream.url, nest(4400));
+      expect(await deep.ended).toEqual({ kind: 'fatal', message: 'The operation could not be sent upstream: it nests more than 1000 levels deep.' });
+      const bigint = run(upstream.url, 'A', { connectionParams: { token: 1n } });
+      expect(await bigint.ended).toEqual({ kind: 'fatal', message: 'The operation could not be sent upstream: it cannot be serialised as JSON.' });
+      expect(upstream.connections).toBe(0);
+      // 1,000 levels are sent, and the upstream answers for itself (a String cannot be a list).
+      const sendable = run(upstream.url, nest(999));
+      expect(await sendable.ended).toEqual({ kind: 'complete' });
+      expect(sendable.results).toEqual([{ errors: [expect.objectContaining({ message: expect.stringMatching(/^Variable "\$symbol" got invalid value/) })] }]);
+      expect(upstream.connections).toBe(1);
+      await upstream.until(() => upstream.sockets === 0, 'the socket to close');
+      // A rejection would surface within a turn or two of the socket closing.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
   });
 });
