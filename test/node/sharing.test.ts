@@ -285,6 +285,37 @@ describe('UPSTREAM_SHARING=subscription', () => {
     expect(framesWritten).toBeLessThan(3 * sent);
   });
 
+  it('the queue budget (each stream counting the shared frames it holds) ends the stalled subscribers; the reader goes on', async () => {
+    const upstream = await startUpstream();
+    // Per-stream bounds far above the budget: what ends the stalled streams is the process-wide budget.
+    const gw = await gateway(upstream, 'subscription', { maxQueuedEvents: 100_000, maxQueuedBytes: 64 * 1024 * 1024, maxQueuedBytesTotal: 2 * 1024 * 1024 });
+    const path = `/graphql${query({ id: 'Ticks', variables: { symbol: 'BUDGET' } })}`;
+    const stall = () =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.get(`${gw.url}${path}`, { headers: { accept: 'text/event-stream' }, agent: false }, (res) => {
+          res.pause();
+          resolve(res);
+        });
+        req.once('error', reject);
+        onTeardown(() => req.destroy());
+      });
+    await Promise.all([stall(), stall()]);
+    const reader = await ticks(gw, 'BUDGET');
+    await poll(() => gw.gateway.stats().streams === 3 && upstream.listeners('BUDGET') === 1, 'three subscribers of one subscription');
+    const symbol = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    while (gw.gateway.stats().streams > 1) {
+      if (sent >= 20_000) throw new Error('the budget never ended the stalled streams');
+      for (let i = 0; i < 5; i++) upstream.publish('BUDGET', { symbol, price: sent++ });
+      await reader.until((raw) => raw.endsWith(`"price":${sent - 1}}}}\n\n`), `event ${sent - 1}`);
+    }
+    expect(upstream.listeners('BUDGET')).toBe(1);
+    upstream.publish('BUDGET', { symbol: 'last', price: sent++ });
+    upstream.finish('BUDGET');
+    const prices = parseEvents(await reader.done()).filter((e) => e.event === 'next').map((e) => JSON.parse(e.data).data.ticks.price as number);
+    expect(prices).toEqual(Array.from({ length: sent }, (_, i) => i));
+  });
+
   it('keeps an idle socket for UPSTREAM_IDLE_MS for the next subscription, then closes it', async () => {
     const upstream = await startUpstream();
     const gw = await gateway(upstream, 'subscription', { upstream: { idleMs: 300 } });
