@@ -3,6 +3,12 @@
  * event stream subscribed to its upstream subscription out. Every refusal
  * (the operation, its variables, the limits, the `connectionParams` hook, the
  * upstream socket cap) happens before the 200 and before any upstream work.
+ *
+ * Two steps: `admit` checks the request and computes what its stream needs
+ * (an `AdmittedSubscription`, plain JSON); `openStream` subscribes a stream
+ * to its upstream subscription. A runtime adapter may take the subscription
+ * in between (`GatewayOptions.delegate`) and open its stream in another
+ * place (a Worker: the Durable Object of its key).
  */
 import type { Context } from 'hono';
 import { pickHeaders } from '../auth/forward.ts';
@@ -18,6 +24,7 @@ import { resolveOperation } from '../operations/safelist.ts';
 import { isUnshared } from '../operations/sharing.ts';
 import { coerceVariables } from '../operations/variables.ts';
 import type { Pool, SharingMode, SocketRequest } from '../upstream/pool.ts';
+import type { AdmittedSubscription } from './admitted.ts';
 import type { GatewayOptions, RequestContext } from './options.ts';
 import { GatewayStream, type StreamContext } from './stream.ts';
 
@@ -30,7 +37,10 @@ export const SSE_HEADERS = {
 /** What the streaming path works with: the gateway's parts. */
 export interface StreamServer {
   readonly options: GatewayOptions;
+  /** The sharing mode the keys are computed for. */
   readonly mode: SharingMode;
+  /** Streams served here share nothing between requests (their keys are ignored): see `GatewayOptions.isolateRequests`. */
+  readonly isolate: boolean;
   registry(): Registry;
   /** Throws 503 once the gateway is stopping. */
   checkRunning(): void;
@@ -61,7 +71,13 @@ async function keysFor(
   return { socket: key, subscription: await subscriptionKey(key, op.id, coerced) };
 }
 
-export async function serveStream(server: StreamServer, c: Ctx, request: OperationRequest, method: 'GET' | 'POST'): Promise<Response> {
+/** Checks a request and computes its subscription; the slot it took in the limits is the caller's to free (`release`). */
+async function admit(
+  server: StreamServer,
+  c: Ctx,
+  request: OperationRequest,
+  method: 'GET' | 'POST',
+): Promise<{ subscription: AdmittedSubscription; release: () => void }> {
   const registry = server.registry();
   const op = await resolveOperation(registry, request);
   if (op.type === 'mutation' && method === 'GET') {
@@ -78,7 +94,6 @@ export async function serveStream(server: StreamServer, c: Ctx, request: Operati
   const address = clientAddress(raw.headers, c.env?.clientAddress, options.trustProxyHeader, server.ipv6Prefix);
   const client = options.clientKey ? (options.clientKey(raw, address) ?? address) : address;
   const release = server.limits.acquire(client);
-  let stream: GatewayStream;
   try {
     const forwarded = pickHeaders(raw.headers, server.forwardHeaders);
     const hasForwarded = Object.keys(forwarded).length > 0;
@@ -87,16 +102,53 @@ export async function serveStream(server: StreamServer, c: Ctx, request: Operati
     const keys = await keysFor(server, op, coerced, socket);
     // The gateway may have begun to stop while the hook ran (a client that left meanwhile is noticed by its stream).
     server.checkRunning();
-    const payload = { query: op.body, variables, operationName: op.name };
-    const hub = server.hubs.acquire(keys.subscription, op.name, (h) => server.pool.open(keys.socket, socket, payload, h));
-    const info: StreamInfo = { id: server.nextStreamId(), operation: op.name, client, variables: request.variables };
-    const env = c.env;
-    stream = new GatewayStream(server.context, info, release, env?.waitUntil ? (promise) => env.waitUntil!(promise) : undefined);
+    const subscription: AdmittedSubscription = {
+      operation: { id: op.id, name: op.name, type: op.type, unshared: isUnshared(op) },
+      payload: { query: op.body, variables, operationName: op.name },
+      socket,
+      keys,
+      client,
+    };
+    return { subscription, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+export async function serveStream(server: StreamServer, c: Ctx, request: OperationRequest, method: 'GET' | 'POST'): Promise<Response> {
+  const { subscription, release } = await admit(server, c, request, method);
+  const raw = c.req.raw;
+  const delegated = server.options.delegate?.(subscription, raw, release, c.env ?? {});
+  if (delegated) return delegated;
+  return openStream(server, subscription, release, c.env ?? {}, [raw.signal, c.env?.signal]);
+}
+
+/**
+ * Subscribes a new stream to the upstream subscription of an admitted
+ * subscription (the open one of its key, or a new one) and answers with it.
+ * `release` frees its slot in the limits once nothing of the stream is held;
+ * it is freed at once if the stream cannot be opened (a 429 from the socket cap).
+ */
+export function openStream(
+  server: StreamServer,
+  subscription: AdmittedSubscription,
+  release: () => void,
+  env: RequestContext,
+  signals: readonly (AbortSignal | undefined)[],
+): Response {
+  let stream: GatewayStream;
+  try {
+    const { operation, payload, socket } = subscription;
+    const keys = server.isolate ? { socket: undefined, subscription: undefined } : subscription.keys;
+    const hub = server.hubs.acquire(keys.subscription, operation.name, (h) => server.pool.open(keys.socket, socket, payload, h));
+    const info: StreamInfo = { id: server.nextStreamId(), operation: operation.name, client: subscription.client, variables: payload.variables };
+    stream = new GatewayStream(server.context, info, release, env.waitUntil ? (promise) => env.waitUntil!(promise) : undefined);
     stream.subscribe(hub);
   } catch (err) {
     release();
     throw err;
   }
-  if (c.env?.takeEventStream?.(stream)) return new Response(null, { status: 200, headers: SSE_HEADERS });
-  return new Response(stream.readable([raw.signal, c.env?.signal]), { status: 200, headers: SSE_HEADERS });
+  if (env.takeEventStream?.(stream)) return new Response(null, { status: 200, headers: SSE_HEADERS });
+  return new Response(stream.readable(signals), { status: 200, headers: SSE_HEADERS });
 }
