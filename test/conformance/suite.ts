@@ -49,14 +49,23 @@ function expectWithin(value: number, min: number, max: number): void {
 
 /**
  * @param base settings every target of the suite gets: the Node run repeats
- *   the suite in each `UPSTREAM_SHARING` mode. Where the contract lets the
- *   modes differ (how many upstream sockets carry the subscriptions, and what
- *   a shared socket does with a message over the size limit), the tests say so.
+ *   the suite in each `UPSTREAM_SHARING` mode, the Worker in each mode too
+ *   (the shared ones through its Durable Objects). Where the contract lets the
+ *   modes differ (how many upstream sockets carry the subscriptions, what a
+ *   shared socket does with a message over the size limit, where what
+ *   `auto` learned is kept), the tests say so.
  */
 export function conformanceSuite(kind: TargetKind, base: TargetConfig = {}): void {
   const start = (upstreamUrl: string, config?: TargetConfig) => startTarget(kind, upstreamUrl, { ...base, ...config });
-  /** Whether subscriptions share upstream sockets here (a Worker serves `off` whatever it is told). */
-  const shared = kind === 'node' && base.UPSTREAM_SHARING !== undefined && base.UPSTREAM_SHARING !== 'off';
+  const mode = base.UPSTREAM_SHARING ?? 'off';
+  /**
+   * Whether different subscriptions of one credential share upstream sockets here: on Node in
+   * both shared modes; on a Worker in `connection` mode (one Durable Object per credential),
+   * not in `subscription` mode (one object, and its socket, per distinct subscription).
+   */
+  const shared = mode === 'connection' || (kind === 'node' && mode === 'subscription');
+  /** Whether each distinct subscription is served by a Durable Object of its own (a Worker in `subscription` mode). */
+  const objectPerSubscription = kind === 'worker' && mode === 'subscription';
   /** Upstream sockets that carry `n` subscriptions of one credential. */
   const socketsFor = (n: number) => (shared ? Math.ceil(n / 100) : n);
   // Each test's upstream listens on the same port, so tests with the same settings can share one Worker.
@@ -524,10 +533,11 @@ export function conformanceSuite(kind: TargetKind, base: TargetConfig = {}): voi
       expect(legacy.map((m) => m.type)).toEqual(['connection_init', 'start', 'connection_terminate']);
       expect(legacy[1]).toEqual({ id: '1', type: 'start', payload: { query: TICKS, variables: { symbol: 'L' }, operationName: 'Ticks' } });
 
-      // The gateway remembers: the next subscription offers graphql-ws alone.
+      // The gateway remembers: the next subscription offers graphql-ws alone. (A Worker in `subscription`
+      // mode serves another subscription from another Durable Object, which learns on its own.)
       const again = await openSse(`${gw.url}/graphql${query({ id: 'Greetings', variables: { count: 2 } })}`);
       expect(await again.done()).toBe(':\n\nevent: next\ndata: {"data":{"greetings":"hi 0"}}\n\nevent: next\ndata: {"data":{"greetings":"hi 1"}}\n\nevent: complete\ndata:\n\n');
-      expect(upstream.protocols).toEqual(['graphql-transport-ws', 'graphql-ws', 'graphql-ws']);
+      expect(upstream.protocols).toEqual(['graphql-transport-ws', 'graphql-ws', ...(objectPerSubscription ? ['graphql-transport-ws'] : []), 'graphql-ws']);
       await upstream.until(() => upstream.sockets === 0);
       expectIdle(gw);
     });
@@ -627,6 +637,8 @@ export function conformanceSuite(kind: TargetKind, base: TargetConfig = {}): voi
       const refusedByWs = kind === 'node' && !shared;
       if (refusedByWs) await upstream.until(() => upstream.sockets === 1, 'the BIG socket to close');
       else await upstream.until(() => upstream.received.some((m) => m.type === 'complete'), 'the BIG operation to end upstream');
+      // BIG's own socket (a Durable Object of its own) closes once idle.
+      if (objectPerSubscription) await upstream.until(() => upstream.sockets === 1, 'the BIG socket to close');
       expect(upstream.sockets).toBe(1);
       expect(upstream.received.filter((m) => m.type === 'complete')).toHaveLength(refusedByWs ? 0 : 1);
       upstream.publish('SMALL', { symbol: 'SMALL', price: 3 });
