@@ -43,6 +43,8 @@ export interface Report {
   streams: number;
   upstreamSockets: number;
   upstreamSubscriptions: number;
+  /** Timers the object has pending (heartbeat, idle close, keep-alive, linger): an object with none, and no socket, can be evicted. */
+  timers: number;
   /** Frames encoded since the previous report. */
   framesEncoded: number;
   /** Frames written to streams since the previous report. */
@@ -54,6 +56,7 @@ export interface ObjectFigures {
   streams: number;
   upstreamSockets: number;
   upstreamSubscriptions: number;
+  timers: number;
   framesEncoded: number;
   framesWritten: number;
 }
@@ -63,7 +66,9 @@ export interface StatsReporter {
   readonly instrumentation: Instrumentation;
 }
 
-const holds = (f: Pick<ObjectFigures, 'streams' | 'upstreamSockets' | 'upstreamSubscriptions'>) => f.streams + f.upstreamSockets + f.upstreamSubscriptions > 0;
+/** Whether an object holds anything that keeps it from being evicted (its reporter's own timer aside). */
+const holds = (f: Pick<ObjectFigures, 'streams' | 'upstreamSockets' | 'upstreamSubscriptions' | 'timers'>) =>
+  f.streams + f.upstreamSockets + f.upstreamSubscriptions + f.timers > 0;
 
 /**
  * The reporter of one object; `undefined` when the Worker has no hub binding
@@ -99,6 +104,7 @@ export function createStatsReporter(
       streams: figures.streams,
       upstreamSockets: figures.upstreamSockets,
       upstreamSubscriptions: figures.upstreamSubscriptions,
+      timers: figures.timers,
       framesEncoded: figures.framesEncoded - reported.framesEncoded,
       framesWritten: figures.framesWritten - reported.framesWritten,
     };
@@ -148,6 +154,7 @@ export class StatsAggregate {
     let streams = 0;
     let sockets = 0;
     let subscriptions = 0;
+    let timers = 0;
     for (const [id, { report, at }] of this.objects) {
       if (at < cutoff) {
         this.objects.delete(id);
@@ -156,13 +163,15 @@ export class StatsAggregate {
       streams += report.streams;
       sockets += report.upstreamSockets;
       subscriptions += report.upstreamSubscriptions;
+      timers += report.timers ?? 0;
     }
     const metric = (name: string, type: string, help: string, value: number) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
     return [
       metric('subway_subscribers', 'gauge', 'Client streams attached to an upstream subscription now, in every Durable Object.', streams),
       metric('subway_upstream_subscriptions', 'gauge', 'Upstream subscriptions running now (identical ones count once in UPSTREAM_SHARING=subscription).', subscriptions),
       metric('subway_upstream_sockets', 'gauge', 'Upstream sockets open or opening now.', sockets),
-      metric('subway_hub_objects', 'gauge', 'Durable Objects holding streams or upstream sockets now.', this.objects.size),
+      metric('subway_hub_objects', 'gauge', 'Durable Objects holding streams, upstream sockets or timers now (the others can be evicted).', this.objects.size),
+      metric('subway_hub_timers', 'gauge', 'Timers pending in those Durable Objects (heartbeat, idle close, keep-alive, resume window).', timers),
       metric('subway_frames_encoded_total', 'counter', 'Upstream results encoded as SSE frames (once each, however many subscribers).', this.framesEncoded),
       metric('subway_frames_written_total', 'counter', 'Frames handed to client streams (one per subscriber per frame).', this.framesWritten),
     ].join('');
