@@ -90,6 +90,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     hooks,
     health,
     now,
+    maxStreamEvents: options.maxStreamEvents ?? DEFAULTS.maxStreamEvents,
+    budgetRetryMs: () => Math.floor((options.random ?? Math.random)() * DEFAULTS.streamBudgetRetryMs),
     streams: new StreamSet<GatewayStream>(options.heartbeatMs ?? DEFAULTS.heartbeatMs, timers, isolate),
   };
 

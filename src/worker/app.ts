@@ -26,6 +26,7 @@
  */
 import { ConfigError, gatewayOptions, readGatewayConfig, type GatewayConfig } from '../core/config.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../core/gateway.ts';
+import { DEFAULTS } from '../core/defaults.ts';
 import { checkCompanion, checkManifest } from '../core/operations/manifest.ts';
 import type { LiveOperations } from '../core/operations/live.ts';
 import { createRegistry, type Registry } from '../core/operations/registry.ts';
@@ -107,6 +108,9 @@ export function createWorkerHandler(operations: BundledOperations, options: Work
       // A Worker request may not touch another request's I/O: nothing is shared between requests here;
       // what may be shared goes to a Durable Object (`delegate`).
       isolateRequests: true,
+      // A stream the Worker writes itself spends the request's CPU event by event (Free: 10 ms in all):
+      // it ends with a short `retry:` before that runs out (docs/workers.md, "CPU per event").
+      maxStreamEvents: config.streamMaxEvents ?? DEFAULTS.workerMaxStreamEvents,
       ...workerObjects(config, env),
     });
     sources = createWorkerSources(config, env, registry, (next) => built.setRegistry(next));

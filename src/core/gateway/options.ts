@@ -120,6 +120,15 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
    */
   maxQueuedEvents?: number;
   /**
+   * Most `next` events one response carries; the one that reaches it is
+   * followed by a short `retry:` and the end of the response, so the client
+   * reconnects at once (with resume on, after its last event: nothing is
+   * lost). For runtimes that bound the CPU of one request (a Cloudflare
+   * Worker's stream accumulates CPU event by event: docs/workers.md). 0: no bound.
+   * @default 0
+   */
+  maxStreamEvents?: number;
+  /**
    * Most bytes held for a client that does not read, in bytes, before its
    * stream ends with a `SLOW_CONSUMER` error.
    * @default 65536

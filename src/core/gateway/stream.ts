@@ -22,6 +22,10 @@ export interface StreamContext {
   readonly hooks: Required<Instrumentation>;
   readonly health: UpstreamHealth;
   readonly now: () => number;
+  /** Most `next` events one response carries (`GatewayOptions.maxStreamEvents`); 0: no bound. */
+  readonly maxStreamEvents: number;
+  /** The `retry:` delay after a stream reached `maxStreamEvents`, drawn to spread the reconnects. */
+  readonly budgetRetryMs: () => number;
   /** The open streams: the heartbeat sweep, and what `dispose` ends. */
   readonly streams: StreamSet<GatewayStream>;
 }
@@ -63,7 +67,11 @@ export class GatewayStream extends EventStream implements Subscriber {
   // ── Subscriber ─────────────────────────────────────────────────────────
 
   send(frame: Frame): boolean {
-    return this.push(frame);
+    const taken = this.push(frame);
+    const max = this.context.maxStreamEvents;
+    // The response has carried what it may: the client comes straight back for what follows.
+    if (taken && max > 0 && this.events >= max) this.retry('stream event budget reached', this.context.budgetRetryMs(), 'budget');
+    return taken;
   }
 
   upstreamEnded(end: UpstreamEnd, frame: Frame | undefined): void {
@@ -96,7 +104,7 @@ export class GatewayStream extends EventStream implements Subscriber {
 
   protected override ended(why: EndReason): void {
     this.context.streams.delete(this);
-    const reason: StreamEndReason = why === 'client-gone' || why === 'shutdown' || why === 'slow-consumer' ? why : (this.reason ?? 'complete');
+    const reason: StreamEndReason = why === 'client-gone' || why === 'shutdown' || why === 'slow-consumer' || why === 'budget' ? why : (this.reason ?? 'complete');
     this.context.hooks.onStreamEnd({ ...this.info, reason, durationMs: this.context.now() - this.startedAt, events: this.events, bytes: this.bytes });
   }
 

@@ -21,7 +21,9 @@ export type StreamEndReason =
   /** The client stopped reading and its queue filled up. */
   | 'slow-consumer'
   /** The gateway shut down. */
-  | 'shutdown';
+  | 'shutdown'
+  /** The stream carried its `maxStreamEvents` and was ended with a short `retry:` (the client comes straight back). */
+  | 'budget';
 
 export interface StreamInfo {
   /** A per-gateway sequence number, to pair start and end lines. */

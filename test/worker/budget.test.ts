@@ -1,0 +1,55 @@
+/**
+ * A stream's event budget on workerd (`MAX_STREAM_EVENTS`, docs/workers.md
+ * "CPU per event"): a stream the Worker writes itself spends the request's
+ * CPU event by event, so it ends with a short `retry:` after the events its
+ * default budget allows (200: the Free plan's 10 ms at the measured cost per
+ * event), before the platform would cut it. The upstream subscription of the
+ * ended stream is completed (its socket closed), as when a client leaves.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/core/defaults.ts';
+import { registeredFolder } from '../fixtures/gateway.ts';
+import { openSse, parseEvents, query } from '../fixtures/sse.ts';
+import { startUpstream } from '../fixtures/upstream.ts';
+import { startWorker } from '../fixtures/worker.ts';
+
+describe('the stream event budget on workerd', () => {
+  it(`ends a stream the Worker writes itself with a short retry: after its ${DEFAULTS.workerMaxStreamEvents}th event by default`, async () => {
+    const upstream = await startUpstream();
+    const worker = await startWorker(await registeredFolder(), { UPSTREAM_URL: upstream.url, HEARTBEAT_MS: '0' });
+    const stream = await openSse(`${worker.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'B' } })}`);
+    await upstream.until(() => upstream.listeners('B') === 1, 'the subscription');
+    const max = DEFAULTS.workerMaxStreamEvents;
+    // One more than the budget: the last is never written.
+    for (let i = 1; i <= max + 1; i++) upstream.publish('B', { symbol: 'B', price: i });
+    const raw = await stream.done();
+    const events = parseEvents(raw);
+    expect(events).toHaveLength(max);
+    expect(events.every((e) => e.event === 'next')).toBe(true);
+    expect(events.at(-1)!.data).toBe(`{"data":{"ticks":{"symbol":"B","price":${max}}}}`);
+    // The end: a comment saying why, and a retry: below DEFAULTS.streamBudgetRetryMs, no `complete`.
+    const tail = raw.slice(raw.lastIndexOf('\n\n', raw.length - 3) + 2);
+    expect(tail).toMatch(/^: stream event budget reached\nretry: (\d+)\n\n$/);
+    expect(Number(/retry: (\d+)/.exec(tail)![1])).toBeLessThan(DEFAULTS.streamBudgetRetryMs);
+    expect(raw).not.toContain('event: complete');
+    // The upstream subscription ends with the stream.
+    await upstream.until(() => upstream.sockets === 0, 'the upstream socket to close');
+    expect(upstream.received.filter((m) => m.type === 'complete')).toHaveLength(1);
+  });
+
+  it('follows MAX_STREAM_EVENTS, and 0 lifts the bound', async () => {
+    const upstream = await startUpstream();
+    const three = await startWorker(await registeredFolder(), { UPSTREAM_URL: upstream.url, HEARTBEAT_MS: '0', MAX_STREAM_EVENTS: '3' });
+    const unbounded = await startWorker(await registeredFolder(), { UPSTREAM_URL: upstream.url, HEARTBEAT_MS: '0', MAX_STREAM_EVENTS: '0' });
+    const url = (origin: string) => `${origin}/graphql${query({ id: 'Ticks', variables: { symbol: 'M' } })}`;
+    const short = await openSse(url(three.url));
+    const long = await openSse(url(unbounded.url));
+    await upstream.until(() => upstream.listeners('M') === 2, 'both subscriptions');
+    for (let i = 1; i <= DEFAULTS.workerMaxStreamEvents + 5; i++) upstream.publish('M', { symbol: 'M', price: i });
+    expect(parseEvents(await short.done()).map((e) => e.data)).toEqual([1, 2, 3].map((i) => `{"data":{"ticks":{"symbol":"M","price":${i}}}}`));
+    await long.until((raw) => raw.includes(`"price":${DEFAULTS.workerMaxStreamEvents + 5}}`), 'every event');
+    expect(long.ended).toBe(false);
+    upstream.finish('M');
+    expect(parseEvents(await long.done())).toHaveLength(DEFAULTS.workerMaxStreamEvents + 6);
+  });
+});
