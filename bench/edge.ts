@@ -308,6 +308,62 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 // ── main ──────────────────────────────────────────────────────────────────
 
+/**
+ * `LIMIT=1`: how many streams one Durable Object serves before something
+ * gives. Opens subscribers of one shared subscription in steps of STEP
+ * (default 500) up to LIMIT_MAX (default 8000); after each step one event
+ * must reach every stream within 10 s. Prints the last step that held and
+ * what failed at the next.
+ */
+async function probeLimit(dir: string): Promise<void> {
+  const step = Number(process.env.STEP ?? 500);
+  const max = Number(process.env.LIMIT_MAX ?? 8000);
+  const upstream = await startUpstream();
+  const entry = await writeWorkerEntry(dir);
+  const vars = { UPSTREAM_URL: upstream.url, UPSTREAM_SHARING: 'subscription', MAX_SUBSCRIPTIONS: '1000000' };
+  const worker = await unstable_startWorker({
+    config: resolve('wrangler.toml'),
+    entrypoint: entry.path,
+    bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text', value }])),
+    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, logLevel: 'error', persist: false },
+  } as Parameters<typeof unstable_startWorker>[0]);
+  const readers: Reader[] = [];
+  let held = 0;
+  let delivered = 0;
+  let seq = 0;
+  try {
+    await worker.ready;
+    const origin = (await worker.url).origin;
+    const url = `${origin}/graphql?${new URLSearchParams({ id: 'Bench', variables: JSON.stringify(benchVariables(0, false)) })}`;
+    while (readers.length < max) {
+      const target = readers.length + step;
+      try {
+        while (readers.length < target) readers.push(...(await Promise.all(Array.from({ length: 50 }, () => openReader(url, () => delivered++)))));
+        await until(() => upstream.subscriptions === 1, 'the upstream subscription');
+        delivered = 0;
+        upstream.publish(seq++);
+        const deadline = Date.now() + 10_000;
+        while (delivered < readers.length) {
+          if (Date.now() > deadline) throw new Error(`only ${delivered} of ${readers.length} streams received the event within 10 s`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        held = readers.length;
+        const rss = workerdPids().map((pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+        console.log(`  ${held} streams: every stream got the event (workerd RSS ${rss.map((r) => `${r.toFixed(0)} MiB`).join(' + ')})`);
+      } catch (err) {
+        console.log(`  at ${target} streams: ${(err as Error).message}`);
+        break;
+      }
+    }
+    console.log(`one object served ${held} streams${held >= max ? ` (LIMIT_MAX; nothing gave)` : ''}`);
+  } finally {
+    for (const r of readers) r.request.destroy();
+    await worker.dispose();
+    await entry.dispose();
+    await upstream.close();
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'subway-edge-bench-'));
 try {
   writeFileSync(join(dir, 'Bench.graphql'), BENCH_OPERATION);
@@ -316,6 +372,14 @@ try {
   writeFileSync(join(dir, MANIFEST_FILE), formatJson(bundle.manifest));
   writeFileSync(join(dir, COMPANION_FILE), formatJson(bundle.companion));
 
+  if (process.env.LIMIT) await probeLimit(dir);
+  else await measure();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+  agent.destroy();
+}
+
+async function measure(): Promise<void> {
   const load = loadavg()[0]!.toFixed(2);
   console.log(`bench:edge: ${PAYLOAD_BYTES} B payloads, ${RUNS} runs, load average ${load} on ${cpus().length} cores`);
   const samples = new Map<string, RunResult[]>(SCENARIOS.map((s) => [s.name, []]));
@@ -345,7 +409,4 @@ try {
   console.log(`\n${md}`);
   writeFileSync(resolve('bench/results/edge.json'), `${JSON.stringify({ date: new Date().toISOString(), payloadBytes: PAYLOAD_BYTES, runs: RUNS, loadAverage: Number(load), rows }, null, 2)}\n`);
   writeFileSync(resolve('bench/results/edge.md'), `${md}\n`);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-  agent.destroy();
 }
