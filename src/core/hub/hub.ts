@@ -259,7 +259,12 @@ export class Hub implements OperationSink {
       subscriber.hubIndex = -1;
       subscriber.upstreamEnded(end, frame);
     }
-    const now = this.log ? this.host.now() : 0;
+    const resume = this.log && this.host.resume;
+    if (!resume) return this.forget();
+    const now = this.host.now();
+    // A subscriber attached now may be a client whose connection died unnoticed (a half-open TCP connection): what
+    // it was last sent may never have arrived, so it has a place too, as a departed one has.
+    if (subscribers.length > 0) this.placesUntil = Math.max(this.placesUntil, now + resume.windowMs);
     // A failed connection lost events upstream: a resume is a gap. Otherwise the places get the rest, then the end.
     if (end.kind === 'transient' || this.placesUntil <= now) return this.forget();
     this.ending = end;

@@ -235,11 +235,23 @@ describe('a resumable hub', () => {
     expect(hubs.resumeStats()).toEqual({ lingering: 0, keptEnded: 0, bufferedEvents: 0, bufferedBytes: 0 });
   });
 
-  it('forgets at once an end nobody is away for, and a failed connection (events were lost upstream: a gap)', () => {
-    const attached = setup();
-    attached.hub.join(new TestSubscriber());
-    attached.hub.end({ kind: 'complete' });
-    expect(attached.hubs.resumeFrom(attached.hub.idOf(0), 'binding-a', undefined)).toEqual({ gap: 'unknown' });
+  it('keeps an end for the subscribers attached then too (a dead connection may not be noticed yet), for the window', () => {
+    const { hubs, hub, advance } = setup();
+    hub.join(new TestSubscriber());
+    hub.next('{"n":1}');
+    hub.end({ kind: 'complete' });
+    expect(hubs.resumeFrom(hub.idOf(0), 'binding-a', undefined)).toMatchObject({ ended: { kind: 'complete' } });
+    advance(10_000);
+    expect(hubs.resumeFrom(hub.idOf(0), 'binding-a', undefined)).toEqual({ gap: 'unknown' });
+  });
+
+  it('forgets at once an end nobody is attached or away for, and a failed connection (events were lost upstream: a gap)', () => {
+    const alone = setup();
+    const gone = new TestSubscriber();
+    alone.hub.join(gone);
+    alone.hub.leave(gone);
+    expect(alone.op.disposed).toBe(1);
+    expect(alone.hubs.resumeFrom(alone.hub.idOf(0), 'binding-a', undefined)).toEqual({ gap: 'unknown' });
     const failed = setup();
     const a = new TestSubscriber();
     failed.hub.join(a);
