@@ -29,7 +29,7 @@ import { DEFAULTS } from './defaults.ts';
 import { guardHooks } from './gateway/hooks.ts';
 import type { Gateway, GatewayOptions, GatewayUpstreamOptions } from './gateway/options.ts';
 import { createRoutes } from './gateway/routes.ts';
-import { openStream, serveStream, type StreamServer } from './gateway/serve.ts';
+import { serveAdmitted, serveStream, type StreamServer } from './gateway/serve.ts';
 import type { GatewayStream, StreamContext } from './gateway/stream.ts';
 
 export type { AdmittedSubscription, Delegate } from './gateway/admitted.ts';
@@ -44,9 +44,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const mode = isolate && !options.delegate ? 'off' : (upstream.sharing ?? DEFAULTS.upstreamSharing);
   const timers = options.timers ?? defaultTimers;
   const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const windowMs = options.resumeWindowMs ?? DEFAULTS.resumeWindowMs;
+  // Off unless a window is set: no ids, no logs, no lingering.
+  const resume =
+    windowMs > 0 ? { windowMs, maxEvents: options.resumeMaxEvents ?? DEFAULTS.resumeMaxEvents, maxBytes: options.resumeMaxBytes ?? DEFAULTS.resumeMaxBytes } : undefined;
   const onInternalError = options.onInternalError ?? ((err: unknown) => console.error('[subway] internal error', err));
   const hooks = guardHooks(options.instrumentation, onInternalError);
-  const health = createUpstreamHealth(options, options.random);
+  const health = createUpstreamHealth(options, random);
   const limits = createSubscriptionLimits(options);
   const forwardHeaders = (options.forwardHeaders ?? []).map((h) => h.toLowerCase()).filter((h) => !NEVER_FORWARDED.has(h));
   // A preflight names only the headers that are really forwarded.
@@ -77,6 +82,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const hubs = new Hubs({
     timers,
+    now,
+    random: options.randomBytes,
+    resume,
+    // A resumable upstream subscription lingering for a departed client counts as the stream it stands for.
+    holdSlot: (client) => limits.hold(client),
     // Upstream errors' extensions filtered once per result, before it is encoded for every subscriber.
     transform: errors.extensions === 'all' ? undefined : (json) => safeResultText(json, errors),
     onFrame: (operation, bytes, written) => hooks.onFrame(operation, bytes, written),
@@ -90,8 +100,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     hooks,
     health,
     now,
+    timers,
+    soonRetryMs: () => Math.floor(random() * DEFAULTS.soonRetryMs),
     maxStreamEvents: options.maxStreamEvents ?? DEFAULTS.maxStreamEvents,
-    budgetRetryMs: () => Math.floor((options.random ?? Math.random)() * DEFAULTS.streamBudgetRetryMs),
+    budgetRetryMs: () => Math.floor(random() * DEFAULTS.streamBudgetRetryMs),
     streams: new StreamSet<GatewayStream>(options.heartbeatMs ?? DEFAULTS.heartbeatMs, timers, isolate),
   };
 
@@ -137,7 +149,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const dispose = async () => {
     disposed = true;
-    for (const stream of [...context.streams]) stream.shutdown();
+    // With resume on, clients come straight back (to another instance behind a load balancer: a said gap on Node).
+    for (const stream of [...context.streams]) stream.shutdown(resume ? context.soonRetryMs() : undefined);
+    hubs.dispose();
     pool.closeAll();
   };
   return {
@@ -155,7 +169,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     serveAdmitted(subscription, ctx = {}) {
       try {
         checkRunning();
-        return openStream(server, subscription, limits.acquire(subscription.client), ctx, [ctx.signal]);
+        return serveAdmitted(server, subscription, ctx);
       } catch (err) {
         const error = toSubwayError(err);
         if (error.code === 'INTERNAL_SERVER_ERROR') onInternalError(error.cause ?? err);
@@ -163,6 +177,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         return error.toResponse();
       }
     },
+    resumeStats: () => hubs.resumeStats(),
     setRegistry: (next) => {
       registry = next;
     },

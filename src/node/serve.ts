@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { sendNodeResponse } from '@whatwg-node/server';
 import WebSocket from 'ws';
 import { SubwayError } from '../core/errors.ts';
@@ -212,10 +212,19 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   // The HTTP/1.1 fallback of the HTTP/2 server keeps these as properties.
   if (options.tls) Object.assign(server, timeouts);
   const sessions = new Set<http2.ServerHttp2Session>();
+  // Every TCP connection, to drop on close: a session destroyed under a peer that vanished (its TCP connection
+  // reset mid-write) may wait forever for its socket to end, and never emit 'close'.
+  const sockets = new Set<Socket>();
   if (options.tls) {
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     (server as http2.Http2SecureServer).on('session', (s) => {
       sessions.add(s);
-      s.once('close', () => sessions.delete(s));
+      const forget = () => sessions.delete(s);
+      s.once('close', forget);
+      s.socket.once('close', forget);
     });
     closeIdleSessions(server as http2.Http2SecureServer, idleTimeoutMs);
   }
@@ -238,6 +247,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
       // Streams were ended by dispose; give their last bytes a moment, then drop what lingers.
       const force = setTimeout(() => {
         for (const s of sessions) s.destroy();
+        for (const socket of sockets) socket.destroy();
         if (server instanceof http.Server) server.closeAllConnections();
       }, options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
       await closed;

@@ -19,7 +19,7 @@
  * - Each request opens its own graphql-ws client on workerd's WebSocket,
  *   inside that request (a Worker may not use another request's I/O objects),
  *   and disposes it when the stream ends.
- * - With `UPSTREAM_SHARING` on, the subscriptions that may share go to the
+ * - With `UPSTREAM_SHARING` or `RESUME_WINDOW_MS` on, subscriptions go to the
  *   Durable Object of their key (`SubwayHub`, bound as `SUBWAY_HUB`): see
  *   delegate.ts and hub-object.ts. Without the binding the Worker says what
  *   to add to wrangler.toml (500, and the log) instead of serving unshared.
@@ -68,14 +68,19 @@ export interface WorkerHandlerOptions {
 
 /**
  * What the Worker hands to Durable Objects: with `UPSTREAM_SHARING` on, the
- * subscriptions that may share go to the object of their key, and
- * `/metrics` sums the objects' figures. `{}` when nothing is shared (no
- * object is needed, and none is looked for). Throws a `ConfigError` naming
- * the binding to add when sharing is asked for and the Worker has none.
+ * subscriptions that may share go to the object of their key; with
+ * `RESUME_WINDOW_MS` on, every subscription goes to an object (where it
+ * lingers for its client to resume); `/metrics` sums the objects' figures.
+ * `{}` when neither is on (no object is needed, and none is looked for).
+ * Throws a `ConfigError` naming the binding to add when one is needed and
+ * the Worker has none.
  */
 export function workerObjects(config: GatewayConfig, env: Record<string, unknown>): Pick<GatewayOptions, 'delegate' | 'metrics'> {
-  if (config.upstreamSharing === 'off') return {};
-  const namespace = hubNamespace(env, `UPSTREAM_SHARING=${config.upstreamSharing}`);
+  const why = [config.upstreamSharing !== 'off' ? `UPSTREAM_SHARING=${config.upstreamSharing}` : '', config.resumeWindowMs > 0 ? `RESUME_WINDOW_MS=${config.resumeWindowMs}` : '']
+    .filter(Boolean)
+    .join(' and ');
+  if (!why) return {};
+  const namespace = hubNamespace(env, why);
   return { delegate: createDelegate(namespace, { retryMs: config.retryMs }), metrics: readMetrics(namespace) };
 }
 

@@ -9,9 +9,15 @@
  *   goes to the object of its `connection_init` payload, whose sockets carry
  *   every subscription of that payload (up to
  *   `UPSTREAM_MAX_SUBSCRIPTIONS_PER_SOCKET` each).
+ * - With `RESUME_WINDOW_MS` on, every subscription goes to an object, where
+ *   it lingers for its client to come back: the object of its resume
+ *   binding (owner, operation, coerced variables), or in `connection` mode
+ *   its owner's. The owner is the credential's subject when the
+ *   `connectionParams` hook declared one (a rotated credential reaches the
+ *   same object), else the exact connection (src/core/gateway/serve.ts).
  * - Everything else (queries and mutations, which answer once; operations
- *   marked unshared; mode `off`) is served in the Worker's own request, as
- *   without objects.
+ *   marked unshared; mode `off`, without resume) is served in the Worker's
+ *   own request, as without objects.
  *
  * Objects are named by a digest (src/core/hub/key.ts), never by a credential.
  * The hand-off is a `fetch` to the object's stub whose JSON body is the
@@ -30,7 +36,15 @@ import { SUBSCRIBE_PATH } from './hub-object.ts';
 /** The name of the object that serves `subscription`, or `undefined` for one the Worker serves itself. */
 export function objectName(subscription: AdmittedSubscription): string | undefined {
   if (subscription.operation.type !== 'subscription') return undefined;
-  if (subscription.keys.subscription !== undefined) return `subscription/${subscription.keys.subscription}`;
+  const { resume, keys } = subscription;
+  if (resume) {
+    // A resume must reach the object its stream lingers in: one named by who owns the stream, never by a
+    // credential's text. `connection` mode: the owner's object (its sockets multiplex); otherwise the object of
+    // the resume binding (owner, operation, coerced variables), which shares in `subscription` mode and holds a
+    // subscription per stream in `off` mode or for an unshared operation.
+    return keys.socket !== undefined && keys.subscription === undefined ? `connection/${resume.owner}` : `resume/${resume.binding}`;
+  }
+  if (keys.subscription !== undefined) return `subscription/${keys.subscription}`;
   if (subscription.keys.socket !== undefined) return `connection/${subscription.keys.socket}`;
   return undefined;
 }

@@ -32,6 +32,15 @@ export interface AdmittedSubscription {
   readonly keys: { readonly socket: string | undefined; readonly subscription: string | undefined };
   /** The key the per-client limit counted it under (an address, or the `clientKey` hook's value). */
   readonly client: string | undefined;
+  /** When the credential the `connectionParams` hook read expires (ms since the epoch), if it said: the stream ends then. */
+  readonly expiresAt: number | undefined;
+  /**
+   * With resume on, for a subscription (docs/resume.md): who may resume its
+   * stream (`binding`, a digest of the operation, its coerced variables and
+   * the credential's subject or exact connection), the same owner as one
+   * digest (`owner`), and the event id the request resumes from, if any.
+   */
+  readonly resume: { readonly binding: string; readonly owner: string; readonly lastEventId: string | undefined } | undefined;
 }
 
 /**

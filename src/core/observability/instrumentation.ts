@@ -23,7 +23,14 @@ export type StreamEndReason =
   /** The gateway shut down. */
   | 'shutdown'
   /** The stream carried its `maxStreamEvents` and was ended with a short `retry:` (the client comes straight back). */
-  | 'budget';
+  | 'budget'
+  /** The credential the `connectionParams` hook read expired: the client was told to come straight back. */
+  | 'credential-expired';
+
+/** What became of a request that resumed from an event id (docs/resume.md), and why when it was a gap. */
+export type ResumeOutcome =
+  | { outcome: 'replayed'; events: number }
+  | { outcome: 'gap'; reason: 'unknown' | 'mismatch' | 'evicted' };
 
 export interface StreamInfo {
   /** A per-gateway sequence number, to pair start and end lines. */
@@ -34,6 +41,8 @@ export interface StreamInfo {
   client: string | undefined;
   /** The variables as sent; loggers must leave them out unless the operator asked for them. */
   variables: Record<string, unknown>;
+  /** Set when the request resumed from an event id (`Last-Event-ID`, `lastEventId`). */
+  resume?: ResumeOutcome;
 }
 
 export interface StreamEndInfo extends StreamInfo {

@@ -38,8 +38,8 @@ export function createJsonLog(options: JsonLogOptions): Instrumentation {
   if (!(options.logStreams ?? DEFAULTS.logStreams)) return sources;
   return {
     ...sources,
-    onStreamStart({ id, operation, client, variables }) {
-      line({ msg: 'stream start', stream: id, operation, client, ...(options.logVariables ? { variables } : {}) });
+    onStreamStart({ id, operation, client, variables, resume }) {
+      line({ msg: 'stream start', stream: id, operation, client, ...(resume ? { resume } : {}), ...(options.logVariables ? { variables } : {}) });
     },
     onStreamEnd({ id, operation, client, reason, durationMs, events, bytes }) {
       line({ msg: 'stream end', stream: id, operation, client, reason, durationMs, events, bytes });
