@@ -146,6 +146,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
     const running = gateway;
     metrics.observe(() => running.sharingStats());
+    metrics.observeResume(() => running.resumeStats());
     const served = demo ? withStatic(gateway, createStaticHandler(demoDir)) : gateway;
     const node = await serveNode(served, {
       port: config.port,
