@@ -132,6 +132,32 @@ describe('the demo page in Chromium', () => {
     await expect.poll(() => server.gateway.stats().streams).toBe(4);
   });
 
+  it.each([
+    ['120000', 0],
+    ['0', 'some'],
+  ] as const)('with RESUME_WINDOW_MS=%s, "Cut network" resets the page’s connection and the counter card misses %s numbers', async (window, expected) => {
+    const demo = await demoServer({ RESUME_WINDOW_MS: window });
+    const page = await newPage();
+    await page.goto(`${demo.server.url}/`);
+    const note = page.locator('[data-testid=counter] [data-missed]');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=counter] .counter')?.textContent) >= 2);
+    const before = Number(await page.locator('[data-testid=counter] .counter').textContent());
+    expect(demo.sessions).toBe(1);
+    await page.getByRole('button', { name: 'Cut network' }).click();
+    // A new connection (EventSource came back), then a few more numbers.
+    await expect.poll(() => demo.sessions, { timeout: 10_000 }).toBeGreaterThan(1);
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=counter] .counter')?.textContent) >= n + 5, before, { timeout: 15_000 });
+    expect(await note.getAttribute('data-cuts')).toBe('1');
+    const missed = Number(await note.getAttribute('data-missed'));
+    if (expected === 0) {
+      expect(missed).toBe(0);
+      expect(await note.getAttribute('data-gap')).toBe('false');
+      expect(await note.textContent()).toContain('No number missed across 1 network cut.');
+    } else {
+      expect(missed).toBeGreaterThan(0);
+    }
+  }, 40_000);
+
   it('streams 50 subscriptions at once over one HTTP/2 connection', async () => {
     const demo = await demoServer();
     const page = await newPage();
