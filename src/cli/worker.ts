@@ -30,6 +30,7 @@ import { loadOperations, OperationsError } from '../node/operations/load.ts';
 import { DEMO_DIR } from '../node/server.ts';
 import { HUB_BINDING, HUB_BINDING_TOML, HUB_CLASS } from '../worker/binding.ts';
 import { tryItUrl } from './try-it.ts';
+import { freeLoopbackPort, startDemoFront, type DemoFront } from './worker-demo.ts';
 import { writeWorkerEntry } from './worker-entry.ts';
 
 const COMMANDS = ['dev', 'deploy', 'build'] as const;
@@ -257,12 +258,21 @@ async function run(parsed: Parsed, env: Record<string, string | undefined>): Pro
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = tryItUrl(createRegistry(bundle), `http://${host}:${config.port}`);
     if (url) console.log(`subway: try  curl -N '${url}'`);
-    if (demo) console.log(`subway: demo page http://${host}:${config.port}/`);
+    if (demo) console.log(`subway: demo page http://${host}:${config.port}/ ("Cut network" resets the page's connections; wrangler listens behind it)`);
   }
   const entry = await writeWorkerEntry(config.persistedOperations);
+  // With the demo page, wrangler listens behind a front of ours on PORT that adds the demo's "Cut network" route.
+  let front: DemoFront | undefined;
+  let wranglerSettings = settings;
+  if (demo) {
+    const inner = await freeLoopbackPort();
+    front = await startDemoFront(config.host, config.port, inner);
+    wranglerSettings = { ...settings, PORT: String(inner), HOST: '127.0.0.1' };
+  }
   try {
-    return await runWrangler(wranglerArgs(command, settings, entry.path, extra, example?.url, demo), env);
+    return await runWrangler(wranglerArgs(command, wranglerSettings, entry.path, extra, example?.url, demo), env);
   } finally {
+    await front?.close();
     await entry.dispose();
     await example?.close();
   }
