@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/core/defaults.ts';
 import { registeredFolder } from '../fixtures/gateway.ts';
+import { lastEventId, openCuttable } from '../fixtures/resume.ts';
 import { openSse, parseEvents, query } from '../fixtures/sse.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 import { startWorker } from '../fixtures/worker.ts';
@@ -51,5 +52,33 @@ describe('the stream event budget on workerd', () => {
     expect(long.ended).toBe(false);
     upstream.finish('M');
     expect(parseEvents(await long.done())).toHaveLength(DEFAULTS.workerMaxStreamEvents + 6);
+  });
+
+  it('with resume on, the reconnect after the budget continues after its last event: nothing lost, nothing twice', async () => {
+    const upstream = await startUpstream();
+    const worker = await startWorker(await registeredFolder(), { UPSTREAM_URL: upstream.url, HEARTBEAT_MS: '0', RESUME_WINDOW_MS: '60000', MAX_STREAM_EVENTS: '3' });
+    const url = `${worker.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'K' } })}`;
+    const pricesOf = (raw: string) => parseEvents(raw).filter((e) => e.event === 'next').map((e) => JSON.parse(e.data).data.ticks.price as number);
+    const first = await openCuttable(url);
+    await upstream.until(() => upstream.listeners('K') === 1, 'the subscription');
+    // Published at once: the first response carries three, the rest wait in the object's buffer for the reconnect.
+    for (let i = 1; i <= 8; i++) upstream.publish('K', { symbol: 'K', price: i });
+    const one = await first.done();
+    expect(pricesOf(one)).toEqual([1, 2, 3]);
+    expect(one).toMatch(/: stream event budget reached\nretry: \d+\n\n$/);
+    // The reconnect replays all it missed (a replay is whole), and having carried its budget, ends again.
+    const second = await openCuttable(url, { 'last-event-id': lastEventId(one)! });
+    expect(second.headers['subway-resume']).toBe('replayed');
+    const two = await second.done();
+    expect(pricesOf(two)).toEqual([4, 5, 6, 7, 8]);
+    expect(two).toMatch(/: stream event budget reached\nretry: \d+\n\n$/);
+    // Nothing missed since: the next response is live.
+    const third = await openCuttable(url, { 'last-event-id': lastEventId(two)! });
+    expect(third.headers['subway-resume']).toBe('replayed');
+    upstream.publish('K', { symbol: 'K', price: 9 });
+    expect(pricesOf(await third.until((raw) => raw.includes('"price":9}'), 'the live event'))).toEqual([9]);
+    // One upstream subscription served every response.
+    expect(upstream.received.filter((m) => m.type === 'subscribe')).toHaveLength(1);
+    third.cut();
   });
 });

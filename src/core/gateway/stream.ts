@@ -96,7 +96,9 @@ export class GatewayStream extends EventStream implements Subscriber {
       const { hub, frames, ended } = opening.resumed;
       this.replay(frames);
       if (ended) return this.finishReplayed(ended);
-      return this.attachTo(hub);
+      this.attachTo(hub);
+      // A replay counts against the event budget too: past it, the client comes back for the rest.
+      return this.checkBudget();
     }
     const hub = opening.hub;
     if (hub.epoch !== undefined) {
@@ -115,10 +117,14 @@ export class GatewayStream extends EventStream implements Subscriber {
 
   send(frame: Frame): boolean {
     const taken = this.push(frame);
-    const max = this.context.maxStreamEvents;
-    // The response has carried what it may: the client comes straight back for what follows.
-    if (taken && max > 0 && this.events >= max) this.retry('stream event budget reached', this.context.budgetRetryMs(), 'budget');
+    if (taken) this.checkBudget();
     return taken;
+  }
+
+  /** Past `maxStreamEvents`, the response has carried what it may: the client comes straight back for what follows. */
+  private checkBudget(): void {
+    const max = this.context.maxStreamEvents;
+    if (max > 0 && this.events >= max) this.retry('stream event budget reached', this.context.budgetRetryMs(), 'budget');
   }
 
   upstreamEnded(end: UpstreamEnd, frame: Frame | undefined): void {
