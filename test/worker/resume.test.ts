@@ -22,7 +22,7 @@ const subscribes = (upstream: TestUpstream) => upstream.received.filter((m) => m
 /** The prices of a stream's `next` events, in order. */
 const prices = (raw: string) => parseEvents(raw).filter((e) => e.event === 'next' && e.data !== GAP).map((e) => JSON.parse(e.data).data.ticks.price as number);
 
-describe.each(['subscription', 'off'] as const)('RESUME_WINDOW_MS on workerd, UPSTREAM_SHARING=%s', (mode) => {
+describe.each(['subscription', 'connection', 'off'] as const)('RESUME_WINDOW_MS on workerd, UPSTREAM_SHARING=%s', (mode) => {
   let worker: TestWorker;
   let port: number;
   beforeAll(async () => {
@@ -111,8 +111,8 @@ describe.each(['subscription', 'off'] as const)('RESUME_WINDOW_MS on workerd, UP
     const listening = upstream.listeners(topic);
     const late = await openCuttable(url('G'), { authorization: 'Bearer alice', 'last-event-id': id });
     expect(late.headers['subway-resume']).toBe('gap');
-    // A fresh subscription of its own in `off` mode; in `subscription` mode it joins the one still running.
-    if (mode === 'off') await upstream.until(() => upstream.listeners(topic) > listening, 'the fresh subscription');
+    // A fresh subscription of its own in `off` and `connection` modes; in `subscription` mode it joins the one still running.
+    if (mode !== 'subscription') await upstream.until(() => upstream.listeners(topic) > listening, 'the fresh subscription');
     upstream.publish(credentialTopic('Bearer alice', 'G'), { symbol: 'G', price: 11 });
     await late.until((raw) => prices(raw).includes(11), 'the live event');
     expect(parseEvents(late.raw)[0]!.data).toBe(GAP);
