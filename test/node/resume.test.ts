@@ -379,3 +379,28 @@ describe('credential expiry (the connectionParams hook says when)', () => {
     await upstream.until(() => subscribes(upstream).length === 2, 'bob’s own upstream subscription');
   });
 });
+
+describe('MAX_SUBSCRIPTIONS_PER_CLIENT with resume on', () => {
+  it('a client at its own limit gives way its own oldest lingering place to a fresh stream (a reloaded page is not locked out)', async () => {
+    const upstream = await startUpstream();
+    const gw = await HTTP1.gateway(upstream, { maxSubscriptionsPerClient: 2 });
+    await readThenCut(gw, upstream, 'A', 1);
+    const kept = await readThenCut(gw, upstream, 'B', 1);
+    expect(gw.gateway.resumeStats().lingering).toBe(2);
+    // A fresh stream: A's place (the oldest) gives way, its upstream subscription ends; B's stays.
+    const fresh = await HTTP1.open(gw, ticksPath('C'));
+    expect(fresh.status).toBe(200);
+    await upstream.until(() => upstream.listeners('A') === 0 && upstream.listeners('C') === 1, 'A ended, C subscribed');
+    expect(upstream.listeners('B')).toBe(1);
+    upstream.publish('B', { symbol: 'B', price: 2 });
+    await poll(() => gw.gateway.resumeStats().bufferedEvents >= 2, 'B’s tick kept');
+    // At the limit again (B lingering, C live): B's own client still takes its place back.
+    const back = await HTTP1.open(gw, ticksPath('B'), { 'last-event-id': kept });
+    expect(back.headers['subway-resume']).toBe('replayed');
+    await back.until((raw) => prices(raw).length === 1, 'B’s missed tick');
+    expect(prices(back.raw)).toEqual([2]);
+    // Nothing lingers now: a third stream is refused as before.
+    const refused = await fetch(`${gw.url}${ticksPath('D')}`, { headers: { accept: 'text/event-stream' } });
+    expect(refused.status).toBe(429);
+  });
+});

@@ -91,6 +91,21 @@ async function bindingFor(connection: Connection, sharedSocketKey: string | unde
   return resumeBinding({ socketKey: key }, op.id, coerced);
 }
 
+/**
+ * A slot in the limits for `client`; at the client's own limit, its own
+ * oldest lingering subscription gives way first (resume's places never lock
+ * a client out of fresh streams). `refused` is the refusal already had, if any.
+ */
+function acquireSlot(server: StreamServer, client: string | undefined, refused?: unknown): () => void {
+  try {
+    if (refused !== undefined) throw refused;
+    return server.limits.acquire(client);
+  } catch (err) {
+    if (!(err instanceof SubwayError) || err.code !== 'CLIENT_SUBSCRIPTION_LIMIT' || !server.hubs.releaseLingering(client)) throw err;
+    return server.limits.acquire(client);
+  }
+}
+
 export async function serveStream(server: StreamServer, c: Ctx, request: OperationRequest, method: 'GET' | 'POST'): Promise<Response> {
   const registry = server.registry();
   const op = await resolveOperation(registry, request);
@@ -113,7 +128,8 @@ export async function serveStream(server: StreamServer, c: Ctx, request: Operati
   let release: (() => void) | undefined;
   let full: unknown;
   try {
-    release = server.limits.acquire(client);
+    // A resuming request gives way no place before it knows which one it takes back (below).
+    release = lastEventId === undefined ? acquireSlot(server, client) : server.limits.acquire(client);
   } catch (err) {
     // A resuming client may take back the slot its own lingering subscription holds (below); anyone else is refused now.
     if (lastEventId === undefined) throw err;
@@ -130,7 +146,8 @@ export async function serveStream(server: StreamServer, c: Ctx, request: Operati
     const resumed = lastEventId === undefined ? undefined : hubs.resumeFrom(lastEventId, binding!, keys.subscription);
     if (release === undefined) {
       release = resumed && 'hub' in resumed ? resumed.hub.takeSlot() : undefined;
-      if (release === undefined) throw full;
+      // Not its own lingering subscription's slot: the client's own other places may still give way.
+      release ??= acquireSlot(server, client, full);
     }
     let opening: Opening;
     if (resumed && 'hub' in resumed) {
