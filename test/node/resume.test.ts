@@ -9,7 +9,8 @@ import { expiring } from '../../src/core/auth/expiry.ts';
 import { SubwayError } from '../../src/core/errors.ts';
 import type { SharingMode } from '../../src/core/upstream/pool.ts';
 import { startGateway, type TestGateway } from '../fixtures/gateway.ts';
-import { lastEventId, openCuttable, openCuttableHttp2, seeded, type CuttableStream } from '../fixtures/resume.ts';
+import { prng } from '../fixtures/prng.ts';
+import { lastEventId, openCuttable, openCuttableHttp2, type CuttableStream } from '../fixtures/resume.ts';
 import { parseEvents, query } from '../fixtures/sse.ts';
 import { testCertificate } from '../fixtures/tls.ts';
 import { credentialTopic, startUpstream, type TestUpstream } from '../fixtures/upstream.ts';
@@ -68,7 +69,7 @@ async function cutAndResume(transport: Transport, gw: TestGateway, path: string,
 
 /** Runs `rounds` cuts of one counting subscription; returns what the client saw, in order. */
 async function cutRepeatedly(transport: Transport, gw: TestGateway, upstream: TestUpstream, rounds: number, seed: number): Promise<number[]> {
-  const random = seeded(seed);
+  const random = prng(seed);
   let published = 0;
   const publish = (n: number) => {
     for (let i = 0; i < n; i++) upstream.publish('R', { symbol: 'R', price: ++published });
@@ -77,9 +78,9 @@ async function cutRepeatedly(transport: Transport, gw: TestGateway, upstream: Te
   expect(reader.stream.headers['subway-resume']).toBeUndefined();
   await upstream.until(() => upstream.listeners('R') === 1, 'the upstream subscription');
   for (let round = 0; round < rounds; round++) {
-    publish(random.int(0, 15));
+    publish(random.int(16));
     // Cut once the client has read a random share of what is outstanding: the rest is in flight, or not sent yet.
-    await cutAndResume(transport, gw, ticksPath('R'), reader, random.int(0, published - reader.seen.length), () => publish(random.int(0, 15)));
+    await cutAndResume(transport, gw, ticksPath('R'), reader, random.int(published - reader.seen.length + 1), () => publish(random.int(16)));
   }
   publish(5);
   upstream.finish('R');
@@ -94,7 +95,8 @@ describe.each([HTTP1, HTTP2])('resume over $name', (transport) => {
   it('loses nothing and repeats nothing across 100 connections cut at random points of a counting subscription', async () => {
     const upstream = await startUpstream();
     const gw = await transport.gateway(upstream);
-    await cutRepeatedly(transport, gw, upstream, 100, 13);
+    // RESUME_SEED=<n> replays another run of cuts.
+    await cutRepeatedly(transport, gw, upstream, 100, Number(process.env['RESUME_SEED'] ?? 13));
     // One upstream subscription all along, ended when it completed; its end kept for the window, nothing running.
     expect(subscribes(upstream)).toHaveLength(1);
     await poll(() => gw.gateway.stats().streams === 0, 'no stream');
@@ -117,7 +119,7 @@ describe('resume of a shared subscription', () => {
   it('gives each of several subscribers, cut at different points, everything after its own id, from one upstream subscription', async () => {
     const upstream = await startUpstream();
     const gw = await HTTP2.gateway(upstream, { upstream: { sharing: 'subscription' } });
-    const random = seeded(21);
+    const random = prng(21);
     let published = 0;
     const publish = (n: number) => {
       for (let i = 0; i < n; i++) upstream.publish('R', { symbol: 'R', price: ++published });
@@ -126,9 +128,9 @@ describe('resume of a shared subscription', () => {
     for (let i = 0; i < 4; i++) readers.push({ seen: [], id: undefined, stream: await HTTP2.open(gw, ticksPath('R')) });
     await upstream.until(() => upstream.listeners('R') === 1, 'one upstream subscription');
     for (let round = 0; round < 15; round++) {
-      publish(random.int(1, 10));
+      publish(1 + random.int(10));
       await Promise.all(
-        readers.map((reader) => cutAndResume(HTTP2, gw, ticksPath('R'), reader, random.int(0, published - reader.seen.length), () => publish(random.int(0, 3)))),
+        readers.map((reader) => cutAndResume(HTTP2, gw, ticksPath('R'), reader, random.int(published - reader.seen.length + 1), () => publish(random.int(4)))),
       );
     }
     upstream.finish('R');
@@ -375,5 +377,30 @@ describe('credential expiry (the connectionParams hook says when)', () => {
     const bob = await HTTP1.open(gw, ticksPath('R'), { cookie: 'token=bob.1', 'last-event-id': lastEventId(raw)! });
     await expectGap(bob);
     await upstream.until(() => subscribes(upstream).length === 2, 'bob’s own upstream subscription');
+  });
+});
+
+describe('MAX_SUBSCRIPTIONS_PER_CLIENT with resume on', () => {
+  it('a client at its own limit gives way its own oldest lingering place to a fresh stream (a reloaded page is not locked out)', async () => {
+    const upstream = await startUpstream();
+    const gw = await HTTP1.gateway(upstream, { maxSubscriptionsPerClient: 2 });
+    await readThenCut(gw, upstream, 'A', 1);
+    const kept = await readThenCut(gw, upstream, 'B', 1);
+    expect(gw.gateway.resumeStats().lingering).toBe(2);
+    // A fresh stream: A's place (the oldest) gives way, its upstream subscription ends; B's stays.
+    const fresh = await HTTP1.open(gw, ticksPath('C'));
+    expect(fresh.status).toBe(200);
+    await upstream.until(() => upstream.listeners('A') === 0 && upstream.listeners('C') === 1, 'A ended, C subscribed');
+    expect(upstream.listeners('B')).toBe(1);
+    upstream.publish('B', { symbol: 'B', price: 2 });
+    await poll(() => gw.gateway.resumeStats().bufferedEvents >= 2, 'B’s tick kept');
+    // At the limit again (B lingering, C live): B's own client still takes its place back.
+    const back = await HTTP1.open(gw, ticksPath('B'), { 'last-event-id': kept });
+    expect(back.headers['subway-resume']).toBe('replayed');
+    await back.until((raw) => prices(raw).length === 1, 'B’s missed tick');
+    expect(prices(back.raw)).toEqual([2]);
+    // Nothing lingers now: a third stream is refused as before.
+    const refused = await fetch(`${gw.url}${ticksPath('D')}`, { headers: { accept: 'text/event-stream' } });
+    expect(refused.status).toBe(429);
   });
 });

@@ -103,10 +103,29 @@ async function bindingFor(connection: Connection, sharedSocketKey: string | unde
   return { binding, owner };
 }
 
-/** A slot in the limits; when they are full, a resuming request may still take back the one its lingering subscription holds (`openStream`). */
-function acquireSlot(server: StreamServer, client: string | undefined, lastEventId: string | undefined): { release: (() => void) | undefined; full: unknown } {
+/**
+ * A slot in the limits for `client`; at the client's own limit, its own
+ * oldest lingering subscription gives way first (resume's places never lock
+ * a client out of fresh streams). `refused` is the refusal already had, if any.
+ */
+function acquireSlot(server: StreamServer, client: string | undefined, refused?: unknown): () => void {
   try {
-    return { release: server.limits.acquire(client), full: undefined };
+    if (refused !== undefined) throw refused;
+    return server.limits.acquire(client);
+  } catch (err) {
+    if (!(err instanceof SubwayError) || err.code !== 'CLIENT_SUBSCRIPTION_LIMIT' || !server.hubs.releaseLingering(client)) throw err;
+    return server.limits.acquire(client);
+  }
+}
+
+/**
+ * The slot of a new stream. A resuming request gives way no place before it
+ * knows which one it takes back (`openStream`): when the limits are full it
+ * gets none yet, and the refusal (`full`) for later; anyone else is refused now.
+ */
+function slotFor(server: StreamServer, client: string | undefined, lastEventId: string | undefined): { release: (() => void) | undefined; full: unknown } {
+  try {
+    return { release: lastEventId === undefined ? acquireSlot(server, client) : server.limits.acquire(client), full: undefined };
   } catch (err) {
     if (lastEventId === undefined) throw err;
     return { release: undefined, full: err };
@@ -140,7 +159,7 @@ async function admit(server: StreamServer, c: Ctx, request: OperationRequest, me
   // Only subscriptions resume: a query or a mutation is one result.
   const resumable = hubs.resume !== undefined && op.type === 'subscription';
   const lastEventId = resumable ? requestedEventId(raw) : undefined;
-  const { release, full } = acquireSlot(server, client, lastEventId);
+  const { release, full } = slotFor(server, client, lastEventId);
   try {
     const connection = await connectionFor(server, raw);
     const keys = await keysFor(server, op, coerced, connection.socket);
@@ -164,12 +183,14 @@ async function admit(server: StreamServer, c: Ctx, request: OperationRequest, me
 }
 
 export async function serveStream(server: StreamServer, c: Ctx, request: OperationRequest, method: 'GET' | 'POST'): Promise<Response> {
-  const { subscription, release, full } = await admit(server, c, request, method);
+  const admitted = await admit(server, c, request, method);
+  const { subscription, full } = admitted;
+  let { release } = admitted;
   const raw = c.req.raw;
   const { delegate } = server.options;
   if (delegate) {
-    // Lingering subscriptions hold their slots where they linger: refused here when full.
-    if (release === undefined) throw full;
+    // Lingering subscriptions hold their slots where they linger (the delegate's): none to take back here.
+    release ??= acquireSlot(server, subscription.client, full);
     const delegated = delegate(subscription, raw, release, c.env ?? {});
     if (delegated) return delegated;
   }
@@ -178,7 +199,7 @@ export async function serveStream(server: StreamServer, c: Ctx, request: Operati
 
 /** Opens the stream of a subscription admitted elsewhere (`Gateway.serveAdmitted`): it counts in this gateway's limits. */
 export function serveAdmitted(server: StreamServer, subscription: AdmittedSubscription, env: RequestContext): Response {
-  return openStream(server, subscription, acquireSlot(server, subscription.client, subscription.resume?.lastEventId), env, [env.signal]);
+  return openStream(server, subscription, slotFor(server, subscription.client, subscription.resume?.lastEventId), env, [env.signal]);
 }
 
 /**
@@ -208,7 +229,8 @@ function openStream(
     const resumed = resume?.lastEventId === undefined ? undefined : hubs.resumeFrom(resume.lastEventId, resume.binding, keys.subscription);
     if (release === undefined) {
       release = resumed && 'hub' in resumed ? resumed.hub.takeSlot() : undefined;
-      if (release === undefined) throw slot.full;
+      // Not its own lingering subscription's slot: the client's own other places may still give way.
+      release ??= acquireSlot(server, subscription.client, slot.full);
     }
     let opening: Opening;
     if (resumed && 'hub' in resumed) {

@@ -137,6 +137,16 @@ export class Hub implements OperationSink {
     return !this.isClosed && this.subscribers.length === 0 && this.timer !== undefined;
   }
 
+  /** Whether it lingers for a place that `client` left last (the slot it holds counts against that client). */
+  lingersFor(client: string | undefined): boolean {
+    return this.lingering && this.placeClient === client;
+  }
+
+  /** Until when its places are kept, in milliseconds of the host's clock (0: none). */
+  get placesEnd(): number {
+    return this.placesUntil;
+  }
+
   /** Whether the upstream ended and it is kept only for departed clients' places. */
   get keptForPlaces(): boolean {
     return this.ending !== undefined && !this.isForgotten;

@@ -114,6 +114,20 @@ export class Hubs implements HubHost {
     return hub.resumeAfter(parsed.seq) ?? { gap: 'evicted' };
   }
 
+  /**
+   * Ends the upstream subscription lingering longest for a place `client`
+   * left (a client at its own subscription limit gives way its own places:
+   * a page reloaded opens fresh streams, and must not be locked out by the
+   * places of the page before). Returns whether there was one.
+   */
+  releaseLingering(client: string | undefined): boolean {
+    let oldest: Hub | undefined;
+    for (const hub of this.byEpoch.values()) if (hub.lingersFor(client) && (!oldest || hub.placesEnd < oldest.placesEnd)) oldest = hub;
+    if (!oldest) return false;
+    void oldest.close();
+    return true;
+  }
+
   /** The shared hubs open now. */
   shared(): IterableIterator<Hub> {
     return this.byKey.values();
