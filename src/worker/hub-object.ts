@@ -58,6 +58,8 @@ export class SubwayHub {
   private timers: CountingTimers | undefined;
   private reporter: StatsReporter | undefined;
   private aggregate: StatsAggregate | undefined;
+  /** Resumes this object answered, by outcome. */
+  private readonly resumes = { replayed: 0, gap: 0 };
 
   constructor(state: HubObjectState, env: WorkerEnv) {
     this.state = state;
@@ -91,6 +93,7 @@ export class SubwayHub {
   /** What the object holds now: what `/metrics` sums, and what shows it holds nothing once its streams are gone. */
   stats(): HubObjectStats {
     const sharing = this.gateway?.sharingStats();
+    const resume = this.gateway?.resumeStats();
     return {
       streams: sharing?.subscribers ?? 0,
       upstreamSockets: sharing?.upstreamSockets ?? 0,
@@ -98,6 +101,11 @@ export class SubwayHub {
       framesEncoded: sharing?.framesEncoded ?? 0,
       framesWritten: sharing?.framesWritten ?? 0,
       timers: this.timers?.pending ?? 0,
+      lingering: resume?.lingering ?? 0,
+      bufferedEvents: resume?.bufferedEvents ?? 0,
+      bufferedBytes: resume?.bufferedBytes ?? 0,
+      resumesReplayed: this.resumes.replayed,
+      resumesGap: this.resumes.gap,
     };
   }
 
@@ -117,7 +125,7 @@ export class SubwayHub {
     }
     // Every timer of the object is counted: an object with none pending (and no socket) holds nothing.
     const timers = (this.timers = countingTimers());
-    this.reporter = createStatsReporter(this.env, this.state, () => this.stats(), timers);
+    this.reporter = createStatsReporter(this.env, this.state, () => this.stats(), timers, Date.now, (outcome) => this.resumes[outcome]++);
     const options = gatewayOptions(config, { url: config.upstreamUrl, webSocketImpl: globalThis.WebSocket });
     this.gateway = createGateway({
       registry: NO_OPERATIONS,
@@ -144,6 +152,14 @@ export interface HubObjectStats {
   framesWritten: number;
   /** Timers set and not yet fired or cleared (heartbeat, linger, idle, keep-alive, reports). */
   timers: number;
+  /** Upstream subscriptions lingering with nobody attached (RESUME_WINDOW_MS). */
+  lingering: number;
+  /** Events and bytes kept for resuming clients. */
+  bufferedEvents: number;
+  bufferedBytes: number;
+  /** Resumes answered since the object started, replayed and gaps. */
+  resumesReplayed: number;
+  resumesGap: number;
 }
 
 function misconfigured(): Response {

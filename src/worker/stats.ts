@@ -49,6 +49,14 @@ export interface Report {
   framesEncoded: number;
   /** Frames written to streams since the previous report. */
   framesWritten: number;
+  /** Upstream subscriptions lingering with nobody attached, for clients that went away (RESUME_WINDOW_MS). */
+  lingering?: number;
+  /** Events and bytes kept for resuming clients. */
+  bufferedEvents?: number;
+  bufferedBytes?: number;
+  /** Resumes since the previous report, replayed and gaps. */
+  resumesReplayed?: number;
+  resumesGap?: number;
 }
 
 /** The figures an object reads from its gateway (totals since it started). */
@@ -59,6 +67,12 @@ export interface ObjectFigures {
   timers: number;
   framesEncoded: number;
   framesWritten: number;
+  lingering: number;
+  bufferedEvents: number;
+  bufferedBytes: number;
+  /** Resumes since the object started, replayed and gaps. */
+  resumesReplayed: number;
+  resumesGap: number;
 }
 
 export interface StatsReporter {
@@ -80,13 +94,14 @@ export function createStatsReporter(
   read: () => ObjectFigures,
   timers: Pick<Timers, 'setTimeout' | 'clearTimeout'>,
   now: () => number = Date.now,
+  onResume?: (outcome: 'replayed' | 'gap') => void,
 ): StatsReporter | undefined {
   const namespace = env[HUB_BINDING];
   if (!isHubNamespace(namespace)) return undefined;
   const id = state.id?.toString() ?? crypto.randomUUID();
   let timer: unknown;
   let dueAt = Infinity;
-  let reported = { framesEncoded: 0, framesWritten: 0 };
+  let reported = { framesEncoded: 0, framesWritten: 0, resumesReplayed: 0, resumesGap: 0 };
 
   const schedule = (ms: number) => {
     if (now() + ms >= dueAt) return;
@@ -107,8 +122,13 @@ export function createStatsReporter(
       timers: figures.timers,
       framesEncoded: figures.framesEncoded - reported.framesEncoded,
       framesWritten: figures.framesWritten - reported.framesWritten,
+      lingering: figures.lingering,
+      bufferedEvents: figures.bufferedEvents,
+      bufferedBytes: figures.bufferedBytes,
+      resumesReplayed: figures.resumesReplayed - reported.resumesReplayed,
+      resumesGap: figures.resumesGap - reported.resumesGap,
     };
-    reported = { framesEncoded: figures.framesEncoded, framesWritten: figures.framesWritten };
+    reported = { framesEncoded: figures.framesEncoded, framesWritten: figures.framesWritten, resumesReplayed: figures.resumesReplayed, resumesGap: figures.resumesGap };
     const sent = postReport(namespace, report).catch((err: unknown) => {
       // The figures are not worth failing anything for; the next report carries the gauges again.
       console.error('[subway] could not report to the stats object', err);
@@ -119,7 +139,15 @@ export function createStatsReporter(
 
   const changed = () => schedule(REPORT_DELAY_MS);
   return {
-    instrumentation: { onStreamStart: changed, onStreamEnd: changed, onUpstreamOpen: changed, onUpstreamClose: changed },
+    instrumentation: {
+      onStreamStart: (info) => {
+        if (info.resume) onResume?.(info.resume.outcome);
+        changed();
+      },
+      onStreamEnd: changed,
+      onUpstreamOpen: changed,
+      onUpstreamClose: changed,
+    },
   };
 }
 
@@ -135,6 +163,8 @@ export class StatsAggregate {
   private readonly objects = new Map<string, { report: Report; at: number }>();
   private framesEncoded = 0;
   private framesWritten = 0;
+  private resumesReplayed = 0;
+  private resumesGap = 0;
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -144,6 +174,8 @@ export class StatsAggregate {
   report(report: Report): void {
     this.framesEncoded += Math.max(0, report.framesEncoded);
     this.framesWritten += Math.max(0, report.framesWritten);
+    this.resumesReplayed += Math.max(0, report.resumesReplayed ?? 0);
+    this.resumesGap += Math.max(0, report.resumesGap ?? 0);
     if (holds(report)) this.objects.set(report.id, { report, at: this.now() });
     else this.objects.delete(report.id);
   }
@@ -155,6 +187,9 @@ export class StatsAggregate {
     let sockets = 0;
     let subscriptions = 0;
     let timers = 0;
+    let lingering = 0;
+    let bufferedEvents = 0;
+    let bufferedBytes = 0;
     for (const [id, { report, at }] of this.objects) {
       if (at < cutoff) {
         this.objects.delete(id);
@@ -164,6 +199,9 @@ export class StatsAggregate {
       sockets += report.upstreamSockets;
       subscriptions += report.upstreamSubscriptions;
       timers += report.timers ?? 0;
+      lingering += report.lingering ?? 0;
+      bufferedEvents += report.bufferedEvents ?? 0;
+      bufferedBytes += report.bufferedBytes ?? 0;
     }
     const metric = (name: string, type: string, help: string, value: number) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
     return [
@@ -174,6 +212,10 @@ export class StatsAggregate {
       metric('subway_hub_timers', 'gauge', 'Timers pending in those Durable Objects (heartbeat, idle close, keep-alive, resume window).', timers),
       metric('subway_frames_encoded_total', 'counter', 'Upstream results encoded as SSE frames (once each, however many subscribers).', this.framesEncoded),
       metric('subway_frames_written_total', 'counter', 'Frames handed to client streams (one per subscriber per frame).', this.framesWritten),
+      metric('subway_resume_lingering_subscriptions', 'gauge', 'Upstream subscriptions kept open with nobody attached, for clients that went away (RESUME_WINDOW_MS).', lingering),
+      metric('subway_resume_buffered_events', 'gauge', 'Events kept for resuming clients, all upstream subscriptions together.', bufferedEvents),
+      metric('subway_resume_buffered_bytes', 'gauge', 'Bytes of the events kept for resuming clients.', bufferedBytes),
+      `# HELP subway_resumes_total Requests that named an event id to resume from, by outcome (replayed, gap).\n# TYPE subway_resumes_total counter\nsubway_resumes_total{outcome="replayed"} ${this.resumesReplayed}\nsubway_resumes_total{outcome="gap"} ${this.resumesGap}\n`,
     ].join('');
   }
 }

@@ -69,6 +69,14 @@ describe.each(['subscription', 'connection', 'off'] as const)('RESUME_WINDOW_MS 
     // One upstream socket and one subscription all along: the reconnect reached the object it lingered in.
     expect(upstream.connections).toBe(1);
     expect(subscribes(upstream)).toHaveLength(1);
+    // The objects' figures in the Worker's /metrics: the resume counted (reported within a second).
+    const deadline = Date.now() + 5000;
+    let metrics = '';
+    while (!metrics.includes('subway_resumes_total{outcome="replayed"} 1') && Date.now() < deadline) {
+      metrics = await (await fetch(`${worker.url}/metrics`)).text();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(metrics).toContain('subway_resumes_total{outcome="replayed"} 1\nsubway_resumes_total{outcome="gap"} 0\n');
 
     // Leaving for good: the subscription lingers for the window, then is completed and its socket closed.
     const left = Date.now();
