@@ -129,3 +129,30 @@ describe.each(['subscription', 'connection', 'off'] as const)('RESUME_WINDOW_MS 
     for (const s of [unknown, bob, late]) s.cut();
   });
 });
+
+describe('RESUME_WINDOW_MS on workerd across a restart', () => {
+  it('says a gap to a client whose object a deploy restarted, then serves it fresh', async () => {
+    const port = await freePort();
+    const upstream = await startUpstream({ port });
+    const vars = { UPSTREAM_URL: upstream.url, UPSTREAM_SHARING: 'subscription', RESUME_WINDOW_MS: '60000', HEARTBEAT_MS: '100' };
+    const folder = await registeredFolder();
+    const before = await startWorker(folder, vars, { keep: true });
+    const url = `${before.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'D' } })}`;
+    const first = await openCuttable(url);
+    await upstream.until(() => upstream.listeners('D') === 1, 'the subscription');
+    upstream.publish('D', { symbol: 'D', price: 1 });
+    await first.until((raw) => prices(raw).length === 1, 'an event');
+    const id = lastEventId(first.raw)!;
+    // A deploy: every object of the old version goes, with what it kept; the new version answers on the same address.
+    await before[Symbol.asyncDispose]();
+    await upstream.until(() => upstream.sockets === 0, 'the old object to be gone');
+    await startWorker(folder, vars, { port: Number(new URL(before.url).port) });
+    const again = await openCuttable(url, { 'last-event-id': id });
+    expect(again.headers['subway-resume']).toBe('gap');
+    await upstream.until(() => upstream.listeners('D') === 1, 'a fresh subscription');
+    upstream.publish('D', { symbol: 'D', price: 2 });
+    await again.until((raw) => prices(raw).length === 1, 'the live event');
+    expect(parseEvents(again.raw).map((e) => e.data)).toEqual([GAP, tick('D', 2)]);
+    again.cut();
+  });
+});
