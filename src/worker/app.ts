@@ -24,17 +24,15 @@
  *   delegate.ts and hub-object.ts. Without the binding the Worker says what
  *   to add to wrangler.toml (500, and the log) instead of serving unshared.
  */
-import { ConfigError, gatewayOptions, readGatewayConfig, type GatewayConfig } from '../core/config.ts';
-import { createGateway, type Gateway, type GatewayOptions } from '../core/gateway.ts';
+import { ConfigError, gatewayOptions, readGatewayConfig } from '../core/config.ts';
+import { createGateway, type Gateway } from '../core/gateway.ts';
 import { DEFAULTS } from '../core/defaults.ts';
 import { checkCompanion, checkManifest } from '../core/operations/manifest.ts';
 import type { LiveOperations } from '../core/operations/live.ts';
 import { createRegistry, type Registry } from '../core/operations/registry.ts';
-import { hubNamespace } from './binding.ts';
-import { createDelegate } from './delegate.ts';
+import { workerObjects } from './objects.ts';
 import { workerSettings, type WorkerEnv } from './settings.ts';
 import { createWorkerSources } from './sources.ts';
-import { readMetrics } from './stats.ts';
 
 export { workerSettings, type WorkerEnv, type WorkerVar } from './settings.ts';
 
@@ -64,24 +62,6 @@ export interface WorkerHandlerOptions {
    * @default the platform's `WebSocket` (workerd's supports the subprotocol graphql-ws needs)
    */
   webSocketImpl?: unknown;
-}
-
-/**
- * What the Worker hands to Durable Objects: with `UPSTREAM_SHARING` on, the
- * subscriptions that may share go to the object of their key; with
- * `RESUME_WINDOW_MS` on, every subscription goes to an object (where it
- * lingers for its client to resume); `/metrics` sums the objects' figures.
- * `{}` when neither is on (no object is needed, and none is looked for).
- * Throws a `ConfigError` naming the binding to add when one is needed and
- * the Worker has none.
- */
-export function workerObjects(config: GatewayConfig, env: Record<string, unknown>): Pick<GatewayOptions, 'delegate' | 'metrics'> {
-  const why = [config.upstreamSharing !== 'off' ? `UPSTREAM_SHARING=${config.upstreamSharing}` : '', config.resumeWindowMs > 0 ? `RESUME_WINDOW_MS=${config.resumeWindowMs}` : '']
-    .filter(Boolean)
-    .join(' and ');
-  if (!why) return {};
-  const namespace = hubNamespace(env, why);
-  return { delegate: createDelegate(namespace, { retryMs: config.retryMs }), metrics: readMetrics(namespace) };
 }
 
 /** The operator's mistake, not the client's: the log says what to fix, the body stays generic. */

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readGatewayConfig } from '../../src/core/config.ts';
-import { createWorkerHandler, workerObjects } from '../../src/worker/app.ts';
+import { createWorkerHandler } from '../../src/worker/app.ts';
+import { workerObjects } from '../../src/worker/objects.ts';
 import { loadOperations } from '../../src/node/operations/load.ts';
 import { registeredFolder } from '../fixtures/gateway.ts';
 

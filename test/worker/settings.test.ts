@@ -1,7 +1,8 @@
 /** The Worker's vars as settings: the same text Node reads, whichever way wrangler.toml wrote them. */
 import { describe, expect, it } from 'vitest';
 import { readGatewayConfig } from '../../src/core/config.ts';
-import { createWorkerHandler, workerObjects, workerSettings } from '../../src/worker/app.ts';
+import { createWorkerHandler, workerSettings } from '../../src/worker/app.ts';
+import { workerObjects } from '../../src/worker/objects.ts';
 import { loadOperations } from '../../src/node/operations/load.ts';
 import { registeredFolder } from '../fixtures/gateway.ts';
 
