@@ -139,8 +139,9 @@ export class GatewayStream extends EventStream implements Subscriber {
     const hub = this.hub;
     if (!hub) return;
     this.hub = undefined;
-    // A client that went away, or whose credential expired, may come back for what follows (resumable hubs keep its place).
-    const departure: Departure | undefined = why === 'client-gone' || why === 'expired' ? { client: this.info.client } : undefined;
+    // A client that went away, or whose credential expired, may come back for what follows (resumable hubs keep its
+    // place); so may one ended as too slow, whose connection may have died unnoticed while its queue filled.
+    const departure: Departure | undefined = why === 'client-gone' || why === 'expired' || why === 'slow-consumer' ? { client: this.info.client } : undefined;
     const closing = hub.leave(this, departure);
     if (closing && this.waitUntil) this.waitUntil(closing);
   }
