@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { expiring } from '../../src/core/auth/expiry.ts';
 import { SubwayError } from '../../src/core/errors.ts';
 import type { SharingMode } from '../../src/core/upstream/pool.ts';
-import { startGateway, type TestGateway } from '../fixtures/gateway.ts';
+import { ECHO_OPERATION, registeredFolder, startGateway, TEST_OPERATIONS, type TestGateway } from '../fixtures/gateway.ts';
 import { prng } from '../fixtures/prng.ts';
 import { lastEventId, openCuttable, openCuttableHttp2, type CuttableStream } from '../fixtures/resume.ts';
 import { parseEvents, query } from '../fixtures/sse.ts';
@@ -377,6 +377,32 @@ describe('credential expiry (the connectionParams hook says when)', () => {
     const bob = await HTTP1.open(gw, ticksPath('R'), { cookie: 'token=bob.1', 'last-event-id': lastEventId(raw)! });
     await expectGap(bob);
     await upstream.until(() => subscribes(upstream).length === 2, 'bob’s own upstream subscription');
+  });
+});
+
+describe('a connection that fills up (dead, and not noticed yet)', () => {
+  it('ends as too slow yet keeps its place: the client comes back for every event the buffer still holds', async () => {
+    const upstream = await startUpstream();
+    const dir = await registeredFolder({ ...TEST_OPERATIONS, ...ECHO_OPERATION });
+    // HTTP/2: a stream that is not read closes its flow-control window after 64 KiB, so the queue fills soon.
+    const gw = await HTTP2.gateway(upstream, { dir, maxQueuedBytes: 16_384 });
+    const path = `/graphql${query({ id: 'Echo', variables: { value: null } })}`;
+    const stream = await HTTP2.open(gw, path);
+    await upstream.until(() => upstream.listeners('echo') === 1, 'the upstream subscription');
+    const value = (n: number) => ({ n, pad: 'x'.repeat(1024) });
+    upstream.publish('echo', value(1));
+    const text = await stream.until((raw) => raw.includes('"n":1,') && raw.endsWith('}}}\n\n'), 'the first event');
+    const id = lastEventId(text)!;
+    stream.stall();
+    for (let n = 2; n <= 300; n++) upstream.publish('echo', value(n));
+    // Its queue filled: the stream ended as too slow, and its place is kept.
+    await poll(() => gw.gateway.resumeStats().lingering === 1, 'the place kept');
+    stream.cut();
+    const back = await HTTP2.open(gw, path, { 'last-event-id': id });
+    expect(back.headers['subway-resume']).toBe('replayed');
+    const raw = await back.until((r) => r.includes('"n":300,') && r.endsWith('}}}\n\n'), 'every missed event');
+    const ns = parseEvents(raw).map((e) => (JSON.parse(e.data) as { data: { echo: { n: number } } }).data.echo.n);
+    expect(ns).toEqual(range(2, 300));
   });
 });
 

@@ -153,9 +153,11 @@ export class GatewayStream extends EventStream implements Subscriber {
     const hub = this.hub;
     if (!hub) return;
     this.hub = undefined;
-    // A client that went away, or whose credential expired, may come back for what follows (resumable hubs keep its place).
-    // So may one whose response carried its event budget.
-    const departure: Departure | undefined = why === 'client-gone' || why === 'expired' || why === 'budget' ? { client: this.info.client } : undefined;
+    // A client that went away, or whose credential expired, may come back for what follows (resumable hubs keep its
+    // place); so may one ended as too slow, whose connection may have died unnoticed while its queue filled, and one
+    // whose response carried its event budget.
+    const departure: Departure | undefined =
+      why === 'client-gone' || why === 'expired' || why === 'slow-consumer' || why === 'budget' ? { client: this.info.client } : undefined;
     const closing = hub.leave(this, departure);
     if (closing && this.waitUntil) this.waitUntil(closing);
   }
