@@ -62,7 +62,8 @@ describe('graceful shutdown with RESUME_WINDOW_MS', () => {
     const dir = await registeredFolder();
     const server = runCli('src/cli/subway.ts', ['start'], { ...env, PERSISTED_OPERATIONS: dir });
     const url = (await server.output(/subway listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-    expect(server.stdout).toContain('resume: a dropped stream gets what it missed for 120 s (RESUME_WINDOW_MS; docs/resume.md)');
+    // The banner's lines may reach the pipe in separate chunks: wait for this one.
+    await server.output(/ {2}resume: a dropped stream gets what it missed for 120 s \(RESUME_WINDOW_MS; docs\/resume\.md\)\n/);
     const path = `/graphql${query({ id: 'Ticks', variables: { symbol: 'S' } })}`;
     const streams = await Promise.all([0, 1, 2].map(() => openSse(`${url}${path}`)));
     await upstream.until(() => upstream.listeners('S') === 3, 'three upstream subscriptions');
