@@ -11,15 +11,20 @@ import { parseArgs } from 'node:util';
 export interface ServerArgs {
   upstream: string;
   tls?: { cert: Buffer; key: Buffer };
+  /** The certificate's and key's paths, for a server that reads them itself (subway: TLS_CERT, TLS_KEY). */
+  tlsFiles?: { cert: string; key: string };
   /** Another checkout's src/ folder (subway only). */
   src?: string;
+  /** Yoga only: one graphql-ws client (one multiplexed socket) for every subscription, instead of one each. */
+  pooled: boolean;
 }
 
 export function serverArgs(): ServerArgs {
-  const { values } = parseArgs({ options: { upstream: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, src: { type: 'string' } } });
+  const { values } = parseArgs({ options: { upstream: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, src: { type: 'string' }, pooled: { type: 'boolean', default: false } } });
   if (!values.upstream) throw new Error('--upstream is required');
   const tls = values.cert && values.key ? { cert: readFileSync(values.cert), key: readFileSync(values.key) } : undefined;
-  return { upstream: values.upstream, tls, src: values.src };
+  const tlsFiles = values.cert && values.key ? { cert: values.cert, key: values.key } : undefined;
+  return { upstream: values.upstream, tls, tlsFiles, src: values.src, pooled: values.pooled! };
 }
 
 export function ready(port: number): void {
