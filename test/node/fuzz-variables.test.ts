@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { ECHO_OPERATION, TEST_OPERATIONS } from '../fixtures/gateway.ts';
 import { startGatewayProcess } from '../fixtures/gateway-process.ts';
 import { onTeardown } from '../fixtures/leftovers.ts';
+import { prng, type Rng } from '../fixtures/prng.ts';
 import { connectHttp2, openSseHttp2, query } from '../fixtures/sse.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 
@@ -23,20 +24,6 @@ const MAX_QUERY_STRING = 8192;
 const MAX_VARIABLES = 65_536;
 const MAX_BODY = 102_400;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number) {
-  let a = seed;
-  const next = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { next, int, pick };
-}
-type Rng = ReturnType<typeof prng>;
 
 const TRICKY = ['[', ']', '{', '}', '"', '\\', '\\"]]', '[[[[', '{"a":[', '\u2028', 'é', '😀', '\u0000', ':', ','];
 

@@ -9,26 +9,13 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startGateway } from '../fixtures/gateway.ts';
 import { onTeardown } from '../fixtures/leftovers.ts';
+import { prng } from '../fixtures/prng.ts';
 import { openSse, query } from '../fixtures/sse.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 
 const REQUESTS = 3000;
 const CONCURRENCY = 16;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number) {
-  let a = seed;
-  const next = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const chars = (alphabet: string, n: number) => Array.from({ length: n }, () => alphabet[int(alphabet.length)]).join('');
-  return { next, int, pick, chars };
-}
 
 interface Case {
   kind: string;

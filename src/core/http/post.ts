@@ -5,6 +5,7 @@
  */
 import { SubwayError, badInput } from '../errors.ts';
 import { checkJsonDepth, type RequestSizeLimits } from '../limits/request-size.ts';
+import { readBounded } from './read-bounded.ts';
 import { readOperationFields, type OperationRequest, type RequestFields } from './params.ts';
 
 function isJson(contentType: string | null): boolean {
@@ -17,33 +18,14 @@ async function readLimited(request: Request, maxBytes: number): Promise<Uint8Arr
   const declared = Number(request.headers.get('content-length') ?? NaN);
   const tooLarge = () => new SubwayError('PAYLOAD_TOO_LARGE', 413, `The request body is over the limit of ${maxBytes} bytes.`);
   if (declared > maxBytes) throw tooLarge();
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
-    try {
-      chunk = await reader.read();
-    } catch {
-      // The client went away, or its body was cut off (the runtime's body time-out): not the gateway's error.
-      throw new SubwayError('BAD_REQUEST', 400, 'The request body could not be read in full.');
-    }
-    const { done, value } = chunk;
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readBounded(request.body, maxBytes);
+  } catch {
+    // The client went away, or its body was cut off (the runtime's body time-out): not the gateway's error.
+    throw new SubwayError('BAD_REQUEST', 400, 'The request body could not be read in full.');
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  if (!bytes) throw tooLarge();
   return bytes;
 }
 

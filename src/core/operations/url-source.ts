@@ -6,6 +6,7 @@
  */
 import { DEFAULTS } from '../defaults.ts';
 import { SubwayError } from '../errors.ts';
+import { readBounded } from '../http/read-bounded.ts';
 import type { BundleVerifier } from './signature.ts';
 import { displayUrl, sourceFailure, type OperationSource, type SourceVersion } from './source.ts';
 import { registryFromBundleText } from './validate.ts';
@@ -29,25 +30,8 @@ async function readText(response: Response, maxBytes: number, source: string): P
     await response.body?.cancel();
     throw sourceFailure('invalid', `${source}: the bundle is ${declared} bytes, more than the ${maxBytes} read`);
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body!.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw sourceFailure('invalid', `${source}: the bundle is more than the ${maxBytes} bytes read`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
+  const bytes = await readBounded(response.body, maxBytes);
+  if (!bytes) throw sourceFailure('invalid', `${source}: the bundle is more than the ${maxBytes} bytes read`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
