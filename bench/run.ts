@@ -78,12 +78,12 @@ const config = quick
   : {
       // Sized so that three runs of everything fit in about 15 minutes on 2 cores (each run ~5 min):
       // 40 fresh server processes a run, the 10,000-stream steps the longest.
-      latency: { subscriptions: 1_000, rate: 4_000, groups: 100, warmupMs: 1_000, durationMs: 4_000, payloadBytes: 1024 },
-      throughput: { subscriptions: 200, rate: 10_000, groups: 20, warmupMs: 1_000, durationMs: 4_000, payloadBytes: 1024 },
+      latency: { subscriptions: 1_000, rate: 4_000, groups: 100, warmupMs: 1_000, durationMs: 3_000, payloadBytes: 1024 },
+      throughput: { subscriptions: 200, rate: 10_000, groups: 20, warmupMs: 1_000, durationMs: 3_000, payloadBytes: 1024 },
       density: { counts: [1_000, 5_000, 10_000] },
-      churn: { concurrency: 20, warmupMs: 500, durationMs: 3_000 },
-      fanout: { subscriptions: 10_000, rate: 2, warmupMs: 1_000, durationMs: 5_000, payloadBytes: 1024 },
-      connection: { subscriptions: 1_000, rate: 2_000, warmupMs: 1_000, durationMs: 4_000, payloadBytes: 1024 },
+      churn: { concurrency: 20, warmupMs: 500, durationMs: 2_500 },
+      fanout: { subscriptions: 10_000, rate: 2, warmupMs: 1_000, durationMs: 4_000, payloadBytes: 1024 },
+      connection: { subscriptions: 1_000, rate: 2_000, warmupMs: 1_000, durationMs: 3_000, payloadBytes: 1024 },
       protocols: ['h1', 'h2'] as ('h1' | 'h2')[],
       settleMs: 500,
     };
@@ -130,11 +130,15 @@ const CONNECTION_SERVERS = pick(['relay', 'yoga-pooled', 'subway', 'subway-conne
 const LOAD_CPU = flags['pin-load'] ? 0 : undefined;
 const SCENARIOS = new Set(flags.scenarios?.split(',') ?? ['latency', 'throughput', 'density', 'churn', 'fanout', 'connection']);
 /**
- * The protocols a scenario runs over: both, except that --quick runs only the
+ * The protocols a scenario runs over: the cost floor's over both (issue 12's
+ * targets hold over HTTP/1.1 and HTTP/2); the sharing scenarios over HTTP/1.1
+ * (sharing is on the upstream side, the same whatever the client speaks; the
+ * 10,000 streams are the longest steps of the run); --quick runs only the
  * latency scenario over HTTP/2 too (a check of the harness, kept short).
+ * `--protocols` sets them all.
  */
 const protocolsOf = (scenario: string): Proto[] =>
-  (flags.protocols?.split(',') as Proto[] | undefined) ?? (quick && scenario !== 'latency' ? ['h1'] : config.protocols);
+  (flags.protocols?.split(',') as Proto[] | undefined) ?? ((quick && scenario !== 'latency') || scenario === 'fanout' || scenario === 'connection' ? ['h1'] : config.protocols);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started = performance.now();
