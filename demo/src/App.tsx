@@ -65,16 +65,58 @@ function ClockCard() {
   );
 }
 
+/**
+ * Resets the page's connections to the gateway (the demo server's own route, never a configured gateway's), as a
+ * dropped network would: EventSource reconnects, and with RESUME_WINDOW_MS set the gateway replays what it missed.
+ */
+async function cutNetwork(): Promise<void> {
+  try {
+    await fetch('/demo/cut-network', { method: 'POST' });
+  } catch {
+    // The request's own connection is among those reset: a network error is the expected answer.
+  }
+}
+
 function CounterCard() {
   const [room, setRoom] = useState('lobby');
-  const { data, status } = useSubscription('Counter', { room });
+  // Numbers the room counted that this page never saw: every one is shown once, in order, unless a stream lost some.
+  const [seen, setSeen] = useState({ room, last: 0, missed: 0 });
+  const [cuts, setCuts] = useState(0);
+  const { data, status, gap } = useSubscription(
+    'Counter',
+    { room },
+    {
+      onResult: ({ data }) => {
+        if (!data) return;
+        const n = data.counter;
+        setSeen((s) => (s.room !== room ? { room, last: n, missed: 0 } : { room, last: n, missed: s.missed + (s.last > 0 && n > s.last + 1 ? n - s.last - 1 : 0) }));
+      },
+    },
+  );
+  const missed = seen.room === room ? seen.missed : 0;
   return (
     <Card title="Counter per room" op={`Counter(room: "${room}")`} status={status} testId="counter">
       <div className="counter" key={`${room}-${data?.counter}`}>
         {data?.counter ?? '·'}
       </div>
-      <p className="muted">Shared by everyone in the room. Switching rooms closes one stream and opens another.</p>
-      <Segmented value={room} options={ROOMS} onChange={setRoom} />
+      <p className="muted" data-missed={missed} data-gap={gap ? 'true' : 'false'} data-cuts={cuts}>
+        {missed === 0 ? 'No number missed' : `${missed} missed`}
+        {gap ? ' (the gateway said so: a gap)' : ''}
+        {cuts > 0 ? ` across ${cuts} network cut${cuts > 1 ? 's' : ''}.` : '.'} Shared by everyone in the room.
+      </p>
+      <div className="row">
+        <Segmented value={room} options={ROOMS} onChange={setRoom} />
+        <button
+          className="chip"
+          title="Resets this page's connections to the gateway, as a dropped network would (demo server only)"
+          onClick={() => {
+            setCuts((c) => c + 1);
+            void cutNetwork();
+          }}
+        >
+          Cut network
+        </button>
+      </div>
     </Card>
   );
 }

@@ -74,6 +74,10 @@ export async function runStart(argv: string[], env: Record<string, string | unde
     else if (server.example && import.meta.url.endsWith('.ts')) console.log('  demo page: not built (run `npm run build:demo`, or start with `npm start`)');
     console.log(`  upstream: ${config.upstreamUrl ? redactUrl(config.upstreamUrl) : `${server.example!.url} (embedded example)`}`);
     if (config.upstreamSharing !== 'off') console.log(`  upstream sharing: ${config.upstreamSharing} (UPSTREAM_SHARING; docs/sharing.md)`);
+    if (config.resumeWindowMs > 0) {
+      const cut = server.demo ? '; try "Cut network" on the demo page' : '';
+      console.log(`  resume: a dropped stream gets what it missed for ${config.resumeWindowMs / 1000} s (RESUME_WINDOW_MS; docs/resume.md${cut})`);
+    }
     if (server.devCert) {
       const { certPath, created } = server.devCert;
       console.log(`  certificate: self-signed for localhost, ${created ? 'made now' : 'reused'}: ${certPath}`);

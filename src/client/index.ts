@@ -125,6 +125,14 @@ export interface Sink<Data> {
   open?(): void;
   /** The connection dropped and EventSource is reconnecting. */
   reconnecting?(): void;
+  /**
+   * The gateway could not resume where the stream stopped (its resume window
+   * passed, the buffer overflowed, another instance answered, the credential
+   * changed): events may have been missed between the drop and now, so refetch
+   * what the page shows. Live results follow. Only with resume on
+   * (`RESUME_WINDOW_MS`); the gap event itself is not passed to `next`.
+   */
+  gap?(): void;
 }
 
 /**
@@ -135,7 +143,7 @@ export interface Sink<Data> {
 export interface EventSourceLike {
   /** 2 (`EventSource.CLOSED`) once the source gave up for good. */
   readonly readyState: number;
-  addEventListener(type: string, listener: (event: { readonly data?: unknown }) => void): void;
+  addEventListener(type: string, listener: (event: { readonly data?: unknown; readonly lastEventId?: string }) => void): void;
   close(): void;
 }
 
@@ -170,15 +178,26 @@ export interface SubscribeOptions {
 const CLOSED = 2; // EventSource.CLOSED, without touching a global that Node may not have
 const MAX_RETRY_MS = 30_000;
 
-/** The URL of one subscription: `url?id=<id>&variables=<stable JSON>` (variables left out when empty). */
-export function operationUrl(url: string, idOrName: string, variables: unknown): string {
+/**
+ * The URL of one subscription: `url?id=<id>&variables=<stable JSON>` (variables
+ * left out when empty), and `lastEventId` when continuing after an event (a new
+ * EventSource cannot send `Last-Event-ID`; the gateway reads the parameter).
+ */
+export function operationUrl(url: string, idOrName: string, variables: unknown, lastEventId?: string): string {
   const base = (globalThis as { location?: { href: string } }).location?.href;
   const target = base === undefined ? new URL(url) : new URL(url, base);
   target.searchParams.set('id', idOrName);
   if (variables !== undefined && variables !== null && !(typeof variables === 'object' && Object.keys(variables).length === 0)) {
     target.searchParams.set('variables', stableStringify(variables));
   }
+  if (lastEventId) target.searchParams.set('lastEventId', lastEventId);
   return target.href;
+}
+
+/** Whether a result is the gateway's gap event: `{"extensions":{"subway":{"gap":true}}}`, with no data and no errors. */
+export function isGap(result: ExecutionResult): boolean {
+  const subway = result.extensions?.['subway'] as { gap?: unknown } | undefined;
+  return subway?.gap === true && result.data === undefined && result.errors === undefined;
 }
 
 function parseErrors(status: number, body: string): SubwayClientError {
@@ -227,7 +246,10 @@ function subscribeUntyped(idOrName: string, variables: unknown, sink: Sink<unkno
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const withCredentials = options.withCredentials ?? false;
   const retryMs = options.retryMs ?? 1000;
-  const url = operationUrl(options.url ?? '/graphql', idOrName, variables);
+  const baseUrl = options.url ?? '/graphql';
+  let url = operationUrl(baseUrl, idOrName, variables);
+  /** The id of the last event received (with resume on, the gateway sends one): where a source of our own opening continues. */
+  let lastEventId: string | undefined;
 
   let source: EventSourceLike | undefined;
   let probe: AbortController | undefined;
@@ -300,6 +322,8 @@ function subscribeUntyped(idOrName: string, variables: unknown, sink: Sink<unkno
 
   const open = () => {
     if (done) return;
+    // EventSource's own reconnects send the last id as `Last-Event-ID`; a new source says it in the URL.
+    url = operationUrl(baseUrl, idOrName, variables, lastEventId);
     const es = new EventSourceImpl(url, { withCredentials });
     source = es;
     es.addEventListener('open', () => {
@@ -315,6 +339,8 @@ function subscribeUntyped(idOrName: string, variables: unknown, sink: Sink<unkno
       } catch {
         return fail(new SubwayClientError('BAD_EVENT', `A "next" event did not carry JSON: ${String(event.data).slice(0, 100)}`, undefined));
       }
+      if (event.lastEventId) lastEventId = event.lastEventId;
+      if (result !== null && typeof result === 'object' && isGap(result)) return sink.gap?.();
       sink.next(result);
     });
     es.addEventListener('complete', () => {

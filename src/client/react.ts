@@ -41,17 +41,25 @@ export interface SubscriptionState<Data> {
   /** A refusal by the gateway (`status: 'error'`), or the GraphQL errors of the latest result (`code: 'GRAPHQL_ERROR'` or the error's own code). */
   error: SubwayClientError | undefined;
   status: SubscriptionStatus;
+  /**
+   * The gateway said events were missed (resume could not continue where the
+   * stream stopped, docs/resume.md): refetch what `data` stands for. Stays
+   * true until the operation or its variables change; `onGap` says each time.
+   */
+  gap: boolean;
 }
 
 export interface UseSubscriptionOptions<Data> extends SubscribeOptions {
   /** Called with every result, e.g. to append chat messages to a list (the state keeps only the latest). */
   onResult?: ((result: ExecutionResult<Data>) => void) | undefined;
+  /** Called each time the gateway says events were missed (a said gap, docs/resume.md), e.g. to refetch. */
+  onGap?: (() => void) | undefined;
 }
 
 // The hook's own generics type the call; inside, the untyped signature.
 const subscribe = subscribeTyped as unknown as (id: string, variables: unknown, sink: Sink<never>, options: SubscribeOptions) => () => void;
 
-const initial: SubscriptionState<never> = { data: undefined, error: undefined, status: 'connecting' };
+const initial: SubscriptionState<never> = { data: undefined, error: undefined, status: 'connecting', gap: false };
 
 function resultError(result: ExecutionResult): SubwayClientError | undefined {
   const first = result.errors?.[0];
@@ -73,10 +81,11 @@ export function useSubscription<K extends OperationKey>(
 ): SubscriptionState<ResultOf<K>> {
   type Data = ResultOf<K>;
   const key = stableStringify(variables ?? null);
-  const { url, withCredentials, EventSource, fetch, retryMs, onResult } = options;
-  // The latest onResult without re-subscribing when a component passes a new arrow each render.
-  const [handlers] = useState(() => ({ onResult }));
+  const { url, withCredentials, EventSource, fetch, retryMs, onResult, onGap } = options;
+  // The latest callbacks without re-subscribing when a component passes new arrows each render.
+  const [handlers] = useState(() => ({ onResult, onGap }));
   handlers.onResult = onResult;
+  handlers.onGap = onGap;
   const [state, setState] = useState<SubscriptionState<Data> & { for: string }>(() => ({ ...initial, for: `${idOrName}\n${key}` }));
 
   useEffect(() => {
@@ -91,7 +100,7 @@ export function useSubscription<K extends OperationKey>(
       });
     };
     // A fresh start (new variables, or StrictMode's second mount): connecting, no data; no render if already so.
-    update((s) => (s.status === 'connecting' && s.data === undefined && s.error === undefined ? s : initial));
+    update((s) => (s.status === 'connecting' && s.data === undefined && s.error === undefined && !s.gap ? s : initial));
     const stop = subscribe(
       idOrName,
       JSON.parse(key),
@@ -99,8 +108,12 @@ export function useSubscription<K extends OperationKey>(
         open: () => update((s) => (s.status === 'connecting' ? { ...s, status: 'open' } : s)),
         reconnecting: () => update((s) => ({ ...s, status: 'connecting' })),
         next: (result: ExecutionResult<Data>) => {
-          update((s) => ({ data: result.data ?? s.data, error: resultError(result), status: 'open' }));
+          update((s) => ({ data: result.data ?? s.data, error: resultError(result), status: 'open', gap: s.gap }));
           handlers.onResult?.(result);
+        },
+        gap: () => {
+          update((s) => (s.gap && s.status === 'open' ? s : { ...s, status: 'open', gap: true }));
+          handlers.onGap?.();
         },
         error: (error) => update((s) => ({ ...s, error, status: 'error' })),
         complete: () => update((s) => ({ ...s, status: 'complete' })),
@@ -116,5 +129,5 @@ export function useSubscription<K extends OperationKey>(
   // Until the effect has run for new variables, show them as connecting rather than the old ones' data.
   const current: SubscriptionState<Data> = state.for === `${idOrName}\n${key}` ? state : initial;
   useDebugValue(current.status);
-  return { data: current.data, error: current.error, status: current.status };
+  return { data: current.data, error: current.error, status: current.status, gap: current.gap };
 }

@@ -45,6 +45,12 @@ export interface GatewayConfig {
   upstreamIdleMs: number;
   /** Most upstream sockets open at once; 0 is no limit. @default 0 */
   upstreamMaxSockets: number;
+  /** Milliseconds a departed client's place is kept for it to resume; 0 is off. @default 0 */
+  resumeWindowMs: number;
+  /** Most events each upstream subscription keeps for resuming clients. @default 1000 */
+  resumeMaxEvents: number;
+  /** Most bytes each upstream subscription keeps for resuming clients. @default 1048576 */
+  resumeMaxBytes: number;
   /** Interval of SSE heartbeat comments, in milliseconds; 0 disables them. @default 15000 */
   heartbeatMs: number;
   /** First reconnection delay told to clients after an upstream failure, in milliseconds; doubles per failure in a row. @default 2000 */
@@ -253,6 +259,9 @@ export const SETTINGS: readonly Setting[] = [
   setting({ env: 'UPSTREAM_MAX_SUBSCRIPTIONS_PER_SOCKET', key: 'upstreamMaxSubscriptionsPerSocket', parse: integer(1, 100_000), gateway: true, description: 'Most subscriptions on one shared upstream socket (`connection` and `subscription` modes); past it, another socket opens.' }),
   setting({ env: 'UPSTREAM_IDLE_MS', key: 'upstreamIdleMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds a shared upstream socket with no subscription left stays open for the next one; 0 closes it at once.' }),
   setting({ env: 'UPSTREAM_MAX_SOCKETS', key: 'upstreamMaxSockets', parse: integer(0, 10_000_000), unset: '`0` (no limit)', gateway: true, description: 'Most upstream sockets open at once; a subscription that can neither share one nor open one gets 429 with `Retry-After`.' }),
+  setting({ env: 'RESUME_WINDOW_MS', key: 'resumeWindowMs', parse: integer(0, HOUR_MS), unset: '`0` (off)', gateway: true, description: 'Milliseconds a client that went away keeps its place ([resume](resume.md)): its upstream subscription (or its place in a shared one) and what arrives meanwhile, so EventSource\'s reconnect (`Last-Event-ID`) gets every event it missed, or a said gap. Every `next` event then carries an `id:`. `120000` is a good start. 0 turns it off. Node only for now: a Worker says so at start and serves 0.' }),
+  setting({ env: 'RESUME_MAX_EVENTS', key: 'resumeMaxEvents', parse: integer(1, 1_000_000), gateway: true, description: 'Most events each upstream subscription keeps for resuming clients (one buffer for all the subscribers of a shared one); a client that missed more gets a gap.' }),
+  setting({ env: 'RESUME_MAX_BYTES', key: 'resumeMaxBytes', parse: integer(1024, 1_073_741_824), gateway: true, description: 'Most bytes each upstream subscription keeps for resuming clients (1 MiB); a client that missed more gets a gap.' }),
   setting({ env: 'PORT', key: 'port', parse: integer(0, 65_535), description: 'TCP port to listen on (0 picks a free one).' }),
   setting({ env: 'HOST', key: 'host', parse: text, description: 'Interface to listen on, e.g. `127.0.0.1` or `::`.' }),
   setting({ env: 'PERSISTED_OPERATIONS', key: 'operationSources', parse: sources, unset: `\`${DEFAULTS.persistedOperations}\``, gateway: true, description: 'Where the operations come from: a folder of the `.graphql` operations and the files `subway register` generates (used by `register` too), an `https://` (or `http://`, for development) URL of a `subway-bundle.json`, or on a Worker `kv:<BINDING>[/<key>]`; or a comma-separated list of them, one per app, merged. See [operation sources](operation-sources.md).' }),
@@ -362,6 +371,9 @@ export function gatewayOptions(
       idleMs: config.upstreamIdleMs,
       maxSockets: config.upstreamMaxSockets,
     },
+    resumeWindowMs: config.resumeWindowMs,
+    resumeMaxEvents: config.resumeMaxEvents,
+    resumeMaxBytes: config.resumeMaxBytes,
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,
     maxQueryStringBytes: config.maxQueryStringBytes,

@@ -23,6 +23,17 @@ export const DEFAULTS = {
   // Reconnection hints after an upstream failure.
   retryMs: 2000,
   maxRetryMs: 30_000,
+  /**
+   * The longest `retry:` told to a client the gateway wants straight back
+   * (its credential expired; the gateway stops while resume is on): each
+   * draws a delay below it, so they come back spread rather than at once.
+   */
+  soonRetryMs: 1000,
+  // Resuming dropped streams (docs/resume.md).
+  /** Off. */
+  resumeWindowMs: 0,
+  resumeMaxEvents: 1000,
+  resumeMaxBytes: 1_048_576,
   // Requests.
   path: '/graphql',
   maxBodyBytes: 102_400,

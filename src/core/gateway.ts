@@ -42,9 +42,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const mode = isolate ? 'off' : (upstream.sharing ?? DEFAULTS.upstreamSharing);
   const timers = options.timers ?? defaultTimers;
   const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const windowMs = options.resumeWindowMs ?? DEFAULTS.resumeWindowMs;
+  // Off unless a window is set: no ids, no logs, no lingering.
+  const resume =
+    windowMs > 0 ? { windowMs, maxEvents: options.resumeMaxEvents ?? DEFAULTS.resumeMaxEvents, maxBytes: options.resumeMaxBytes ?? DEFAULTS.resumeMaxBytes } : undefined;
   const onInternalError = options.onInternalError ?? ((err: unknown) => console.error('[subway] internal error', err));
   const hooks = guardHooks(options.instrumentation, onInternalError);
-  const health = createUpstreamHealth(options, options.random);
+  const health = createUpstreamHealth(options, random);
   const limits = createSubscriptionLimits(options);
   const forwardHeaders = (options.forwardHeaders ?? []).map((h) => h.toLowerCase()).filter((h) => !NEVER_FORWARDED.has(h));
   // A preflight names only the headers that are really forwarded.
@@ -75,6 +80,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const hubs = new Hubs({
     timers,
+    now,
+    random: options.randomBytes,
+    resume,
+    // A resumable upstream subscription lingering for a departed client counts as the stream it stands for.
+    holdSlot: (client) => limits.hold(client),
     // Upstream errors' extensions filtered once per result, before it is encoded for every subscriber.
     transform: errors.extensions === 'all' ? undefined : (json) => safeResultText(json, errors),
     onFrame: (operation, bytes, written) => hooks.onFrame(operation, bytes, written),
@@ -88,6 +98,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     hooks,
     health,
     now,
+    timers,
+    soonRetryMs: () => Math.floor(random() * DEFAULTS.soonRetryMs),
     streams: new StreamSet<GatewayStream>(options.heartbeatMs ?? DEFAULTS.heartbeatMs, timers, isolate),
   };
 
@@ -132,7 +144,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const dispose = async () => {
     disposed = true;
-    for (const stream of [...context.streams]) stream.shutdown();
+    // With resume on, clients come straight back (to another instance behind a load balancer: a said gap on Node).
+    for (const stream of [...context.streams]) stream.shutdown(resume ? context.soonRetryMs() : undefined);
+    hubs.dispose();
     pool.closeAll();
   };
   return {
@@ -147,6 +161,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       framesWritten: hubs.framesWritten,
       subscribersPerSubscription: Array.from(hubs.shared(), (hub) => hub.size),
     }),
+    resumeStats: () => hubs.resumeStats(),
     setRegistry: (next) => {
       registry = next;
     },

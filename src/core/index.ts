@@ -30,6 +30,8 @@ export { createBundleVerifier, parsePublicKey } from './operations/signature.ts'
 export { registryFromBundleText } from './operations/validate.ts';
 export { mergeRegistries } from './operations/merge.ts';
 export { SubwayError } from './errors.ts';
+export { expiring } from './auth/expiry.ts';
+export type { ConnectionParamsResult, Expiry, ExpiringParams } from './auth/expiry.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';
 export { ConfigError, gatewayOptions, readConfig, readGatewayConfig, SETTINGS, WORKER_SETTINGS } from './config.ts';
 export type { GatewayConfig, ServerConfig, Setting } from './config.ts';

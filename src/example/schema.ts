@@ -18,7 +18,7 @@ export function createExampleSchema(): GraphQLSchema {
   const startedAt = new Date().toISOString();
   const chat = new EventEmitter().setMaxListeners(0);
   let messageId = 0;
-  const counters = new Map<string, number>();
+  const counters = new Map<string, { n: number; listeners: Set<(n: number) => void>; timer: ReturnType<typeof setInterval> | undefined; idleSince: number | undefined }>();
 
   const sub = (name: string, config: Pick<GraphQLFieldConfig<unknown, unknown>, 'subscribe'>) => {
     const field = schema.getSubscriptionType()!.getFields()[name]!;
@@ -46,18 +46,34 @@ export function createExampleSchema(): GraphQLSchema {
         return () => clearInterval(timer);
       }),
   });
+  // One count per room, a step a second: every subscriber sees the same numbers, each once, so a hole in a page's
+  // counter is an event that page missed (the demo's network cut shows it). While nobody listens the room keeps no
+  // timer, and catches up with the seconds that passed when someone comes back.
   sub('counter', {
     subscribe: (_, { room }) =>
       channel((push) => {
         const key = String(room);
+        const shared = counters.get(key) ?? { n: 0, listeners: new Set<(n: number) => void>(), timer: undefined, idleSince: undefined };
+        counters.set(key, shared);
         const step = () => {
-          const n = (counters.get(key) ?? 0) + 1;
-          counters.set(key, n);
-          push(n);
+          shared.n++;
+          for (const listener of shared.listeners) listener(shared.n);
         };
-        step();
-        const timer = setInterval(step, 1000);
-        return () => clearInterval(timer);
+        shared.listeners.add(push);
+        if (shared.timer === undefined) {
+          if (shared.idleSince !== undefined) shared.n += Math.floor((Date.now() - shared.idleSince) / 1000);
+          step();
+          shared.timer = setInterval(step, 1000);
+        } else {
+          push(shared.n);
+        }
+        return () => {
+          shared.listeners.delete(push);
+          if (shared.listeners.size > 0) return;
+          clearInterval(shared.timer);
+          shared.timer = undefined;
+          shared.idleSince = Date.now();
+        };
       }),
   });
   sub('ticks', {

@@ -4,6 +4,7 @@
  * histograms, what sharing looks like at each scrape (`observe`), plus the
  * process's default metrics (memory, event loop lag).
  */
+import type { ResumeStats } from '../core/hub/hubs.ts';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SharingStats } from '../core/gateway.ts';
 import type { Instrumentation } from '../core/observability/instrumentation.ts';
@@ -13,6 +14,8 @@ export interface PrometheusMetrics {
   readonly registry: Registry;
   /** Reads the gateway's sharing figures at each scrape. */
   observe(source: () => SharingStats): void;
+  /** Reads what resume keeps at each scrape (docs/resume.md). */
+  observeResume(source: () => ResumeStats): void;
   /** The exposition text and its content type, for `GET /metrics`. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -25,6 +28,20 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   let source: (() => SharingStats) | undefined;
+  let resumeSource: (() => ResumeStats) | undefined;
+  const resumes = new Counter({ name: 'subway_resumes_total', help: 'Requests that named an event id to resume from, by outcome (replayed, gap) and, for a gap, why (unknown, mismatch, evicted).', labelNames: ['outcome', 'reason'], registers });
+  const resumeGauge = (name: string, help: string, read: (stats: ResumeStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        if (resumeSource) this.set(read(resumeSource()));
+      },
+    });
+  resumeGauge('subway_resume_lingering_subscriptions', 'Upstream subscriptions kept open with nobody attached, for clients that went away (RESUME_WINDOW_MS).', (s) => s.lingering);
+  resumeGauge('subway_resume_buffered_events', 'Events kept for resuming clients, all upstream subscriptions together.', (s) => s.bufferedEvents);
+  resumeGauge('subway_resume_buffered_bytes', 'Bytes of the events kept for resuming clients.', (s) => s.bufferedBytes);
   const streams = new Gauge({ name: 'subway_streams_open', help: 'SSE streams open now.', registers });
   const upstream = new Gauge({ name: 'subway_upstream_sockets_open', help: 'Upstream sockets that completed their handshake and are open now.', registers });
   const started = new Counter({ name: 'subway_streams_started_total', help: 'SSE streams accepted.', labelNames: ['operation'], registers });
@@ -110,9 +127,10 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
   };
 
   const instrumentation: Instrumentation = {
-    onStreamStart({ operation }) {
+    onStreamStart({ operation, resume }) {
       streams.inc();
       childrenOf(operation).started.inc();
+      if (resume) resumes.inc({ outcome: resume.outcome, reason: resume.outcome === 'gap' ? resume.reason : '' });
     },
     onStreamEnd({ operation, reason, durationMs }) {
       streams.dec();
@@ -153,6 +171,9 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
     registry,
     observe(next) {
       source = next;
+    },
+    observeResume(next) {
+      resumeSource = next;
     },
     render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };

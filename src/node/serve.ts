@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { sendNodeResponse } from '@whatwg-node/server';
 import WebSocket from 'ws';
 import { SubwayError } from '../core/errors.ts';
@@ -110,6 +110,14 @@ export interface NodeServerOptions {
   http2MaxConcurrentStreams?: number;
   /** Where unexpected errors are reported (one line each, never to clients). @default a JSON line on stderr */
   onError?: (what: string, err: unknown) => void;
+  /**
+   * Demo only (the embedded example's demo page, never a configured
+   * gateway): a `POST` to this path resets every TCP connection from the
+   * requester's address, as a dropped network would, so the page can show a
+   * stream resumed without a hole (docs/resume.md).
+   * @default undefined (no such route)
+   */
+  demoCutPath?: string;
 }
 
 export interface NodeServer extends AsyncDisposable {
@@ -210,7 +218,18 @@ export function createNodeListener(gateway: Gateway, options: NodeListenerOption
 export async function serveNode(gateway: Gateway, options: NodeServerOptions = {}): Promise<NodeServer> {
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
   const bodyTimeoutMs = options.requestBodyTimeoutMs ?? DEFAULTS.requestBodyTimeoutMs;
-  const listener = createNodeListener(gateway, { requestBodyTimeoutMs: bodyTimeoutMs, onError: options.onError });
+  const sockets = new Set<Socket>();
+  const gatewayListener = createNodeListener(gateway, { requestBodyTimeoutMs: bodyTimeoutMs, onError: options.onError });
+  const cutPath = options.demoCutPath;
+  const listener: NodeListener =
+    cutPath === undefined
+      ? gatewayListener
+      : (req, res) => {
+          if (req.method !== 'POST' || req.url !== cutPath) return gatewayListener(req, res);
+          // No answer: the connection this request came on is one of those reset.
+          const address = req.socket?.remoteAddress;
+          for (const socket of sockets) if (socket.remoteAddress === address) socket.resetAndDestroy();
+        };
   const timeouts = connectionTimeouts(idleTimeoutMs, bodyTimeoutMs);
   const server = options.tls
     ? http2.createSecureServer(
@@ -227,10 +246,18 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
   // The HTTP/1.1 fallback of the HTTP/2 server keeps these as properties.
   if (options.tls) Object.assign(server, timeouts);
   const sessions = new Set<http2.ServerHttp2Session>();
+  // Every TCP connection, to drop on close: a session destroyed under a peer that vanished (its TCP connection
+  // reset mid-write) may wait forever for its socket to end, and never emit 'close'.
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   if (options.tls) {
     (server as http2.Http2SecureServer).on('session', (s) => {
       sessions.add(s);
-      s.once('close', () => sessions.delete(s));
+      const forget = () => sessions.delete(s);
+      s.once('close', forget);
+      s.socket.once('close', forget);
     });
     closeIdleSessions(server as http2.Http2SecureServer, idleTimeoutMs);
   }
@@ -253,6 +280,7 @@ export async function serveNode(gateway: Gateway, options: NodeServerOptions = {
       // Streams were ended by dispose; give their last bytes a moment, then drop what lingers.
       const force = setTimeout(() => {
         for (const s of sessions) s.destroy();
+        for (const socket of sockets) socket.destroy();
         if (server instanceof http.Server) server.closeAllConnections();
       }, options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
       await closed;

@@ -18,6 +18,8 @@ import { createStaticHandler, withStatic } from './static.ts';
 
 /** Where `npm run build:demo` writes the demo page (git-ignored). */
 export const DEMO_DIR = fileURLToPath(new URL('../../demo/dist/', import.meta.url));
+/** The demo page's "cut network" route (`POST`): the page's connections are reset, as a dropped network would. */
+export const DEMO_CUT_PATH = '/demo/cut-network';
 import { combineInstrumentation } from '../core/observability/instrumentation.ts';
 import { createJsonLog } from '../core/observability/log.ts';
 import { redactor } from '../core/redact.ts';
@@ -146,6 +148,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
     const running = gateway;
     metrics.observe(() => running.sharingStats());
+    metrics.observeResume(() => running.resumeStats());
     const served = demo ? withStatic(gateway, createStaticHandler(demoDir)) : gateway;
     const node = await serveNode(served, {
       port: config.port,
@@ -156,6 +159,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       requestBodyTimeoutMs: config.requestBodyTimeoutMs,
       http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
       onError: logError,
+      // The demo page's "cut network" button: only with the embedded example serving the demo, never with an UPSTREAM_URL.
+      demoCutPath: demo ? DEMO_CUT_PATH : undefined,
     });
     const close = async () => {
       sources.close();

@@ -122,6 +122,21 @@ export function workerSharing<C extends { upstreamSharing: string }>(config: C, 
   return { ...config, upstreamSharing: 'off' };
 }
 
+/**
+ * Resuming a dropped stream needs its upstream subscription to outlive the
+ * request that opened it, which on Workers needs a Durable Object (not built
+ * yet): a Worker serves `RESUME_WINDOW_MS=0`, and says so in its log when it
+ * was asked for more, rather than ignoring the setting silently.
+ */
+export function workerResume<C extends { resumeWindowMs: number }>(config: C, log: (line: string) => void = console.warn): C {
+  if (config.resumeWindowMs === 0) return config;
+  log(
+    `[subway] RESUME_WINDOW_MS=${config.resumeWindowMs} is not available on Workers yet (it needs a Durable Object): ` +
+      'streams carry no event ids and a reconnect starts a fresh subscription, as with RESUME_WINDOW_MS=0.',
+  );
+  return { ...config, resumeWindowMs: 0 };
+}
+
 /** The operator's mistake, not the client's: the log says what to fix, the body stays generic. */
 function misconfigured(err: unknown): Response {
   console.error(`[subway] ${(err as Error).message}`);
@@ -147,7 +162,7 @@ export function createWorkerHandler(operations: BundledOperations, options: Work
     // has `maxPayload`): the upstream side checks each message's size on arrival instead.
     const built = createGateway({
       registry,
-      ...gatewayOptions(workerSharing(config), { url: config.upstreamUrl, webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket }),
+      ...gatewayOptions(workerResume(workerSharing(config)), { url: config.upstreamUrl, webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket }),
       // A Worker request may not touch another request's I/O: nothing is shared between requests.
       isolateRequests: true,
     });

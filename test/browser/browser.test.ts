@@ -20,6 +20,7 @@ import { startServer } from '../../src/node/server.ts';
 import { registeredFolder } from '../fixtures/gateway.ts';
 import { leftover, onTeardown } from '../fixtures/leftovers.ts';
 import { testCertificate } from '../fixtures/tls.ts';
+import { startTcpProxy } from '../fixtures/resume.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
 import { launchChromium } from './chromium.ts';
 
@@ -78,16 +79,18 @@ async function demoServer(env: Record<string, string> = {}) {
 }
 
 /** The test upstream (which counts its sockets and subscriptions) behind a gateway that also serves the harness page. */
-async function harnessServer() {
+async function harnessServer(options: { resumeWindowMs?: number; proxied?: boolean } = {}) {
   const upstream = await startUpstream();
   const registry = createRegistry(await loadOperations(await registeredFolder()));
-  const gateway = createGateway({ registry, upstream: { url: upstream.url, webSocketImpl: NodeWebSocket } });
+  const gateway = createGateway({ registry, upstream: { url: upstream.url, webSocketImpl: NodeWebSocket }, resumeWindowMs: options.resumeWindowMs });
   const node = leftover(await serveNode(withStatic(gateway, createStaticHandler(built.harness)), { port: 0, host: '127.0.0.1', tls: await testCertificate() }));
+  // With `proxied`, the page reaches the gateway through a TCP proxy the test can take down, as a network would go.
+  const proxy = options.proxied ? await startTcpProxy(node.port) : undefined;
   const page = await newPage();
-  await page.goto(`${node.url}/`);
+  await page.goto(proxy ? `https://127.0.0.1:${proxy.port}/` : `${node.url}/`);
   await page.waitForFunction(() => document.title === 'ready');
   expect(await protocolOf(page)).toBe('h2');
-  return { upstream, gateway, page };
+  return { upstream, gateway, page, proxy };
 }
 
 interface HarnessState {
@@ -101,6 +104,7 @@ type Harness = {
   state(): HarnessState | undefined;
   results(): unknown[];
   sources(): number[];
+  gaps(): { calls: number; flag: boolean };
 };
 /** Runs `fn` (self-contained: its source is sent to the page) with the page's `window.harness`. */
 const harness = <T>(page: Page, fn: (h: Harness) => T) => page.evaluate(`(${fn.toString()})(window.harness)`) as Promise<T>;
@@ -127,6 +131,32 @@ describe('the demo page in Chromium', () => {
     // Four cards, four streams; StrictMode's first mounts left nothing open.
     await expect.poll(() => server.gateway.stats().streams).toBe(4);
   });
+
+  it.each([
+    ['120000', 0],
+    ['0', 'some'],
+  ] as const)('with RESUME_WINDOW_MS=%s, "Cut network" resets the page’s connection and the counter card misses %s numbers', async (window, expected) => {
+    const demo = await demoServer({ RESUME_WINDOW_MS: window });
+    const page = await newPage();
+    await page.goto(`${demo.server.url}/`);
+    const note = page.locator('[data-testid=counter] [data-missed]');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=counter] .counter')?.textContent) >= 2);
+    const before = Number(await page.locator('[data-testid=counter] .counter').textContent());
+    expect(demo.sessions).toBe(1);
+    await page.getByRole('button', { name: 'Cut network' }).click();
+    // A new connection (EventSource came back), then a few more numbers.
+    await expect.poll(() => demo.sessions, { timeout: 10_000 }).toBeGreaterThan(1);
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=counter] .counter')?.textContent) >= n + 5, before, { timeout: 15_000 });
+    expect(await note.getAttribute('data-cuts')).toBe('1');
+    const missed = Number(await note.getAttribute('data-missed'));
+    if (expected === 0) {
+      expect(missed).toBe(0);
+      expect(await note.getAttribute('data-gap')).toBe('false');
+      expect(await note.textContent()).toContain('No number missed across 1 network cut.');
+    } else {
+      expect(missed).toBeGreaterThan(0);
+    }
+  }, 40_000);
 
   it('streams 50 subscriptions at once over one HTTP/2 connection', async () => {
     const demo = await demoServer();
@@ -202,6 +232,33 @@ describe('useSubscription in Chromium', () => {
     await upstream.until(() => upstream.sockets === 0, 'the upstream socket closed');
     expect(gateway.stats().streams).toBe(0);
   });
+
+  it('with resume on, loses no event while the network between the page and the gateway is down', async () => {
+    const { upstream, gateway, page, proxy } = await harnessServer({ resumeWindowMs: 60_000, proxied: true });
+    await harness(page, (h) => h.mount('Ticks', { symbol: 'N' }, false));
+    await untilStatus(page, 'open');
+    await upstream.until(() => upstream.listeners('N') === 1, 'the upstream subscription');
+    let published = 0;
+    const publish = (n: number) => {
+      for (let i = 0; i < n; i++) upstream.publish('N', { symbol: 'N', price: ++published });
+    };
+    const received = () => harness(page, (h) => h.results().length);
+    for (let round = 0; round < 2; round++) {
+      publish(5);
+      await expect.poll(received, { interval: 20 }).toBe(published);
+      // The network goes down (every connection reset, new ones refused); events go on meanwhile.
+      await proxy!.stop();
+      publish(5);
+      await expect.poll(() => gateway.stats().streams, { interval: 20 }).toBe(0);
+      publish(5);
+      await proxy!.start();
+      await expect.poll(received, { interval: 50, timeout: 15_000 }).toBe(published);
+    }
+    const prices = (await harness(page, (h) => h.results())) as { data: { ticks: { price: number } } }[];
+    expect(prices.map((r) => r.data.ticks.price)).toEqual(Array.from({ length: published }, (_, i) => i + 1));
+    expect(await harness(page, (h) => h.gaps())).toEqual({ calls: 0, flag: false });
+    expect(upstream.received.filter((m) => m.type === 'subscribe')).toHaveLength(1);
+  }, 40_000);
 
   it('surfaces a 404 for an unknown id with the gateway\'s message', async () => {
     const { upstream, page } = await harnessServer();

@@ -54,3 +54,37 @@ describe('graceful shutdown', () => {
     expect(server.stderr).toBe('');
   });
 });
+
+describe('graceful shutdown with RESUME_WINDOW_MS', () => {
+  it('ends every stream with a retry below one second, so clients come straight back (to another instance: a said gap)', async () => {
+    const upstream = await startUpstream();
+    const env = { HOST: '127.0.0.1', PORT: '0', HEARTBEAT_MS: '0', SHUTDOWN_GRACE_MS: '300', UPSTREAM_URL: upstream.url, RESUME_WINDOW_MS: '120000' };
+    const dir = await registeredFolder();
+    const server = runCli('src/cli/subway.ts', ['start'], { ...env, PERSISTED_OPERATIONS: dir });
+    const url = (await server.output(/subway listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    expect(server.stdout).toContain('resume: a dropped stream gets what it missed for 120 s (RESUME_WINDOW_MS; docs/resume.md)');
+    const path = `/graphql${query({ id: 'Ticks', variables: { symbol: 'S' } })}`;
+    const streams = await Promise.all([0, 1, 2].map(() => openSse(`${url}${path}`)));
+    await upstream.until(() => upstream.listeners('S') === 3, 'three upstream subscriptions');
+    upstream.publish('S', { symbol: 'S', price: 1 });
+    await Promise.all(streams.map((s) => s.until((raw) => raw.includes('"price":1'))));
+    server.child.kill('SIGTERM');
+    const bodies = await Promise.all(streams.map((s) => s.done()));
+    for (const body of bodies) {
+      const retry = /\n\n: gateway shutting down\nretry: (\d+)\n\n$/.exec(body);
+      expect(retry, body).not.toBeNull();
+      expect(Number(retry![1])).toBeLessThan(1000);
+    }
+    expect(await server.exited).toBe(0);
+    // Nothing lingers after the process: every upstream subscription was completed.
+    await upstream.until(() => upstream.sockets === 0 && upstream.listeners('S') === 0, 'every upstream subscription ended');
+    // The next instance never saw those ids: the reconnect is a said gap.
+    const next = runCli('src/cli/subway.ts', ['start'], { ...env, PERSISTED_OPERATIONS: dir });
+    const nextUrl = (await next.output(/subway listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const id = /id: (\S+)\nevent: next/.exec(bodies[0]!)![1]!;
+    const back = await openSse(`${nextUrl}${path}`, { headers: { 'last-event-id': id } });
+    expect(back.headers['subway-resume']).toBe('gap');
+    await back.until((raw) => raw.includes('data: {"extensions":{"subway":{"gap":true}}}\n\n'), 'the gap event');
+    back.abort();
+  });
+});

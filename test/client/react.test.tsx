@@ -99,11 +99,11 @@ describe('useSubscription', () => {
     const rec = recorder();
     const options = { EventSource };
     const view = mount(<Probe id="Ticks" variables={{ symbol: 'A' }} options={options} record={rec.record} />);
-    expect(rec.states[0]).toEqual({ data: undefined, error: undefined, status: 'connecting' });
+    expect(rec.states[0]).toEqual({ data: undefined, error: undefined, status: 'connecting', gap: false });
     await upstream.until(() => upstream.listeners('A') === 1, 'the upstream subscription');
     await rec.until((s) => s.status === 'open', 'open');
     upstream.publish('A', { symbol: 'A', price: 1.5 });
-    expect(await rec.until((s) => s.data !== undefined, 'data')).toEqual({ data: { ticks: { symbol: 'A', price: 1.5 } }, error: undefined, status: 'open' });
+    expect(await rec.until((s) => s.data !== undefined, 'data')).toEqual({ data: { ticks: { symbol: 'A', price: 1.5 } }, error: undefined, status: 'open', gap: false });
 
     // Same value, new object: no new EventSource.
     view.render(<Probe id="Ticks" variables={{ symbol: 'A' }} options={{ ...options }} record={rec.record} />);
@@ -114,7 +114,7 @@ describe('useSubscription', () => {
 
     // A new value: the old stream closes (upstream sees it), a new one opens, old data is not shown for it.
     view.render(<Probe id="Ticks" variables={{ symbol: 'B' }} options={options} record={rec.record} />);
-    expect(rec.last).toEqual({ data: undefined, error: undefined, status: 'connecting' });
+    expect(rec.last).toEqual({ data: undefined, error: undefined, status: 'connecting', gap: false });
     await upstream.until(() => upstream.listeners('A') === 0 && upstream.listeners('B') === 1, 'A closed, B open');
     expect(made).toHaveLength(2);
     expect(made[0]!.readyState).toBe(2);
@@ -152,7 +152,7 @@ describe('useSubscription', () => {
     // The first mount's source is closed by its cleanup before the second opens.
     expect(made).toHaveLength(2);
     expect(made[0]!.readyState).toBe(2);
-    expect(await rec.until((s) => s.status === 'complete', 'complete')).toEqual({ data: { greetings: 'hi 0' }, error: undefined, status: 'complete' });
+    expect(await rec.until((s) => s.status === 'complete', 'complete')).toEqual({ data: { greetings: 'hi 0' }, error: undefined, status: 'complete', gap: false });
     expect(results).toEqual([{ data: { greetings: 'hi 0' } }]);
     expect(made[1]!.readyState).toBe(2);
     await upstream.until(() => upstream.sockets === 0 && gateway.stats().streams === 0, 'nothing left open');
@@ -165,7 +165,7 @@ describe('useSubscription', () => {
     const results: unknown[] = [];
     mount(<Probe id="Greetings" variables={{ count: 2 }} options={{ EventSource, onResult: (r) => results.push(r) }} record={rec.record} />);
     const done = await rec.until((s) => s.status === 'complete', 'complete');
-    expect(done).toEqual({ data: { greetings: 'hi 1' }, error: undefined, status: 'complete' });
+    expect(done).toEqual({ data: { greetings: 'hi 1' }, error: undefined, status: 'complete', gap: false });
     expect(results).toEqual([{ data: { greetings: 'hi 0' } }, { data: { greetings: 'hi 1' } }]);
     expect(made).toHaveLength(1);
     expect(made[0]!.readyState).toBe(2);
@@ -184,6 +184,28 @@ describe('useSubscription', () => {
     expect(failed.error).toMatchObject({ name: 'SubwayClientError', code, status, message });
     expect(made).toHaveLength(1);
     expect(upstream.connections).toBe(0);
+  });
+
+  it('sets `gap` and calls onGap when the gateway says events were missed, and goes on with live data', async () => {
+    const upstream = await startUpstream();
+    const gateway = await startGateway(upstream.url, { resumeWindowMs: 60_000 });
+    (globalThis as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(`${gateway.url}/`);
+    // A page continuing from an event this gateway does not have (it restarted meanwhile): a said gap.
+    class Stale extends NodeEventSource {
+      constructor(url: string | URL, init?: { withCredentials?: boolean }) {
+        super(url, { ...init, fetch: (input, fetchInit) => fetch(input, { ...fetchInit, headers: { ...fetchInit?.headers, 'last-event-id': 'AAAAAAAAAAAAAAAAAAAAAA5' } }) });
+      }
+    }
+    const rec = recorder();
+    let gaps = 0;
+    const options = { EventSource: Stale as unknown as EventSourceConstructor, onGap: () => gaps++ };
+    const { unmount } = mount(<Probe id="Ticks" variables={{ symbol: 'P' }} options={options} record={rec.record} />);
+    expect(await rec.until((s) => s.gap, 'the gap')).toEqual({ data: undefined, error: undefined, status: 'open', gap: true });
+    expect(gaps).toBe(1);
+    await upstream.until(() => upstream.listeners('P') === 1, 'subscribed');
+    upstream.publish('P', { symbol: 'P', price: 7 });
+    expect(await rec.until((s) => s.data !== undefined, 'data')).toEqual({ data: { ticks: { symbol: 'P', price: 7 } }, error: undefined, status: 'open', gap: true });
+    unmount();
   });
 
   it('keeps the latest onResult without re-subscribing', async () => {

@@ -139,3 +139,32 @@ describe('metrics and logs', () => {
     expect(await metric('subway_subscribers_per_shared_subscription_count')).toBe(0);
   });
 });
+
+describe('resume in /metrics and the logs', () => {
+  it('shows lingering subscriptions, what is buffered, and each resume’s outcome', async () => {
+    const upstream = await startUpstream();
+    const { server, lines, metric } = await start(upstream.url, { RESUME_WINDOW_MS: '60000' });
+    const path = `${server.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'RM' } })}`;
+    const first = await openSse(path);
+    await upstream.until(() => upstream.listeners('RM') === 1);
+    upstream.publish('RM', { symbol: 'RM', price: 1 });
+    const raw = await first.until((text) => text.includes('"price":1}}}\n\n'));
+    const id = /id: (\S+)\nevent: next/.exec(raw)![1]!;
+    first.abort();
+    await expect.poll(() => server.gateway.resumeStats().lingering).toBe(1);
+    upstream.publish('RM', { symbol: 'RM', price: 2 });
+    await expect.poll(() => server.gateway.resumeStats().bufferedEvents).toBe(2);
+    expect(await metric('subway_resume_lingering_subscriptions')).toBe(1);
+    expect(await metric('subway_resume_buffered_events')).toBe(2);
+    expect(await metric('subway_resume_buffered_bytes')).toBe(server.gateway.resumeStats().bufferedBytes);
+    const back = await openSse(path, { headers: { 'last-event-id': id } });
+    await back.until((text) => text.includes('"price":2'));
+    const gap = await openSse(path, { headers: { 'last-event-id': 'nothing-of-ours' } });
+    expect(gap.headers['subway-resume']).toBe('gap');
+    expect(await metric('subway_resumes_total{outcome="replayed",reason=""}')).toBe(1);
+    expect(await metric('subway_resumes_total{outcome="gap",reason="unknown"}')).toBe(1);
+    expect(await metric('subway_resume_lingering_subscriptions')).toBe(0);
+    const starts = lines.filter((l) => l['msg'] === 'stream start' && 'resume' in l).map((l) => l['resume']);
+    expect(starts).toEqual([{ outcome: 'replayed', events: 1 }, { outcome: 'gap', reason: 'unknown' }]);
+  });
+});

@@ -2,8 +2,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/core/config.ts';
+import { DEMO_CUT_PATH, startServer } from '../../src/node/server.ts';
 import { createStaticHandler } from '../../src/node/static.ts';
 import { onTeardown } from '../fixtures/leftovers.ts';
+import { startUpstream } from '../fixtures/upstream.ts';
 
 async function site() {
   const root = await mkdtemp(join(tmpdir(), 'subway-static-'));
@@ -64,5 +67,37 @@ describe('the demo page handler', () => {
     ]) {
       expect(await serve(request), request.url).toBeUndefined();
     }
+  });
+});
+
+describe('the demo page’s "cut network" route', () => {
+  async function demoFolder() {
+    const root = await mkdtemp(join(tmpdir(), 'subway-demo-'));
+    onTeardown(() => rm(root, { recursive: true, force: true }));
+    await writeFile(join(root, 'index.html'), '<!doctype html><title>demo</title>');
+    return root;
+  }
+
+  it('resets the requester’s connections when the embedded example serves the demo', async () => {
+    const demoDir = await demoFolder();
+    const server = await startServer(readConfig({ PORT: '0', HOST: '127.0.0.1', TLS: 'off' }), { demoDir, log: () => {} });
+    onTeardown(() => server.close());
+    expect(server.demo).toBe(true);
+    const error = await fetch(`${server.url}${DEMO_CUT_PATH}`, { method: 'POST' }).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(error).toBeInstanceOf(TypeError);
+  });
+
+  it('does not exist with a configured UPSTREAM_URL (a production gateway)', async () => {
+    const upstream = await startUpstream();
+    const demoDir = await demoFolder();
+    const server = await startServer(readConfig({ PORT: '0', HOST: '127.0.0.1', TLS: 'off', UPSTREAM_URL: upstream.url }), { demoDir, log: () => {} });
+    onTeardown(() => server.close());
+    expect(server.demo).toBe(false);
+    const response = await fetch(`${server.url}${DEMO_CUT_PATH}`, { method: 'POST' });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
   });
 });

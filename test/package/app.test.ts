@@ -125,10 +125,11 @@ describe('the packages, installed into an app', () => {
   it('ship their built JavaScript, declarations and source maps, and nothing else', () => {
     const client = packed.find((p) => p.name === '@subway-sse/client')!;
     expect(client.files.map((f) => f.path).sort()).toEqual(
-      ['README.md', 'package.json', ...['index', 'react', 'stable-json'].flatMap((m) => [`dist/${m}.d.ts`, `dist/${m}.js`, `dist/${m}.js.map`])].sort(),
+      ['LICENSE', 'README.md', 'package.json', ...['index', 'react', 'stable-json'].flatMap((m) => [`dist/${m}.d.ts`, `dist/${m}.js`, `dist/${m}.js.map`])].sort(),
     );
     const gateway = packed.find((p) => p.name === '@subway-sse/gateway')!;
-    const strays = gateway.files.map((f) => f.path).filter((f) => !/^(dist\/lib\/.+\.(js|js\.map|d\.ts)|dist\/lib\/example\/schema\.graphql|docs\/[a-z-]+\.md|README\.md|package\.json)$/.test(f));
+    const strays = gateway.files.map((f) => f.path).filter((f) => !/^(dist\/lib\/.+\.(js|js\.map|d\.ts)|dist\/lib\/example\/schema\.graphql|docs\/[a-z-]+\.md|LICENSE|README\.md|package\.json)$/.test(f));
+    expect(gateway.files.map((f) => f.path)).toContain('LICENSE');
     expect(strays).toEqual([]);
     for (const entry of ['dist/lib/core/index.js', 'dist/lib/node/index.js', 'dist/lib/worker/index.js', 'dist/lib/cli/subway.js']) {
       expect(gateway.files.map((f) => f.path)).toContain(entry);

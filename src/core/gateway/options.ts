@@ -2,6 +2,8 @@
  * The gateway's options, the per-request context a runtime adapter passes,
  * and the gateway's interface: what src/core/gateway.ts assembles.
  */
+import type { ConnectionParamsResult } from '../auth/expiry.ts';
+import type { ResumeStats } from '../hub/hubs.ts';
 import type { CorsOptions } from '../http/cors.ts';
 import type { RequestSizeLimits } from '../limits/request-size.ts';
 import type { SubscriptionLimitOptions } from '../limits/subscriptions.ts';
@@ -83,13 +85,13 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
    * Computes the `connection_init` payload from the client's request (verify a
    * JWT, map a cookie to a token), in place of `{"headers": forwarded}`. Throw a
    * `SubwayError` (e.g. `UNAUTHENTICATED`, 401) to refuse the request before any
-   * upstream connection; return `undefined` for no payload.
+   * upstream connection; return `undefined` for no payload. Return
+   * `expiring(payload, { expiresAt, subject })` when the credential expires:
+   * the stream then ends at `expiresAt` with a short `retry:`, and the hook
+   * runs again on the reconnect (docs/resume.md#credential-rotation).
    * @default undefined (the forwarded headers, if any)
    */
-  connectionParams?: (
-    request: Request,
-    forwarded: Record<string, string>,
-  ) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
+  connectionParams?: (request: Request, forwarded: Record<string, string>) => ConnectionParamsResult | Promise<ConnectionParamsResult>;
   /** Cross-origin access. @default no cross-origin access */
   cors?: CorsOptions;
   /**
@@ -147,6 +149,25 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
    * @default [] (only `code`)
    */
   upstreamErrorExtensions?: readonly string[];
+  /**
+   * How long a client that went away keeps its place, in milliseconds
+   * (docs/resume.md): its upstream subscription (or its place in a shared
+   * one) and what arrives meanwhile, so a reconnect with `Last-Event-ID`
+   * gets every event it missed. `0` turns resume off: no `id:` lines, nothing
+   * kept, nothing lingers.
+   * @default 0
+   */
+  resumeWindowMs?: number;
+  /**
+   * Most events each upstream subscription keeps for resuming clients; a client that missed more gets a gap.
+   * @default 1000
+   */
+  resumeMaxEvents?: number;
+  /**
+   * Most bytes each upstream subscription keeps for resuming clients (SSE frames' UTF-8 sizes); a client that missed more gets a gap.
+   * @default 1048576
+   */
+  resumeMaxBytes?: number;
   /** Lifecycle hooks for metrics and logs. @default none */
   instrumentation?: Instrumentation;
   /** Serves `GET /metrics` when set (prom-client on Node). @default undefined (no /metrics route) */
@@ -165,6 +186,8 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
   now?: () => number;
   /** Source of randomness for retry jitter. @default Math.random */
   random?: () => number;
+  /** Random bytes for resume's unguessable ids. @default Web Crypto's crypto.getRandomValues */
+  randomBytes?: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array;
   /** Called for unexpected internal errors (never shown to clients). @default console.error */
   onInternalError?: (err: unknown) => void;
 }
@@ -216,6 +239,8 @@ export interface SharingStats {
 }
 
 export interface Gateway extends AsyncDisposable {
+  /** What resume keeps now (docs/resume.md); all zero when it is off. */
+  resumeStats(): ResumeStats;
   /** The Web-standard handler: every runtime adapter calls this. */
   fetch(request: Request, context?: RequestContext): Response | Promise<Response>;
   stats(): GatewayStats;

@@ -39,6 +39,8 @@ export interface Cors {
 }
 
 const BASE_HEADERS = ['accept', 'content-type', 'last-event-id'];
+/** Response headers a cross-origin page may read besides the safelisted ones: `Subway-Resume`. */
+const EXPOSED = 'subway-resume';
 
 /**
  * Whether `origin` is the request's own: its host (and port) is the request's
@@ -78,11 +80,13 @@ export function createCors(options: CorsOptions = {}): Cors {
   const headers = (request: Request): Record<string, string> => {
     if (!configured) return {};
     const origin = crossOrigin(request);
-    if (any) return { 'access-control-allow-origin': '*' };
+    // A fetch-based client (graphql-sse) on another origin may read whether its stream resumed (docs/resume.md).
+    if (any) return { 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED };
     const out: Record<string, string> = { vary: 'origin' };
     if (origin !== undefined && listed(origin)) {
       out['access-control-allow-origin'] = origin;
       out['access-control-allow-credentials'] = 'true';
+      out['access-control-expose-headers'] = EXPOSED;
     }
     return out;
   };

@@ -21,6 +21,8 @@ export class FrameLog {
   /** Index of the oldest kept frame in `frames` (evicted ones before it are dropped in batches). */
   private head = 0;
   private bytes = 0;
+  /** The sequence number of the last frame appended (kept or not). */
+  private last = 0;
 
   constructor(bounds: FrameLogBounds) {
     this.bounds = bounds;
@@ -31,9 +33,15 @@ export class FrameLog {
     return this.frames.length - this.head;
   }
 
+  /** Bytes kept now. */
+  get byteSize(): number {
+    return this.bytes;
+  }
+
   /** Keeps `frame` (its `seq` must be the last one's plus one), evicting the oldest past the bounds. */
   append(frame: Frame): void {
     const { maxEvents, maxBytes } = this.bounds;
+    this.last = frame.seq;
     if (maxEvents <= 0 || frame.size > maxBytes) return this.clear();
     this.frames.push(frame);
     this.bytes += frame.size;
@@ -47,14 +55,13 @@ export class FrameLog {
 
   /**
    * The frames after `seq`, oldest first, when the log still holds all of
-   * them; `undefined` when some were evicted (a gap the client must be told of).
+   * them (none when `seq` is the last one appended); `undefined` when some
+   * were evicted, or `seq` was never appended (a gap the client must be told of).
    */
   after(seq: number): Frame[] | undefined {
+    if (seq === this.last) return [];
     const oldest = this.frames[this.head];
-    const newest = this.frames[this.frames.length - 1];
-    if (!oldest || !newest) return undefined;
-    if (seq >= newest.seq) return seq === newest.seq ? [] : undefined;
-    if (seq + 1 < oldest.seq) return undefined;
+    if (!oldest || seq > this.last || seq + 1 < oldest.seq) return undefined;
     return this.frames.slice(this.head + (seq + 1 - oldest.seq));
   }
 

@@ -26,6 +26,12 @@ export interface SubscriptionLimitOptions {
 export interface SubscriptionLimits {
   /** Takes a slot for this client (or throws a 429); returns its release, which is idempotent. */
   acquire(client: string | undefined): () => void;
+  /**
+   * Counts a slot for this client without checking the limits (what a
+   * stream held passes to what outlives it: a resumable upstream
+   * subscription lingering for its departed client); returns its release.
+   */
+  hold(client: string | undefined): () => void;
   /** Subscriptions counted now. */
   readonly open: number;
   /** Clients holding at least one subscription now (only counted when the per-client limit is on). */
@@ -40,31 +46,33 @@ export function createSubscriptionLimits(options: SubscriptionLimitOptions = {})
   const headers = { 'retry-after': String(options.limitRetryAfterS ?? DEFAULTS.limitRetryAfterS) };
   const byClient = new Map<string, number>();
   let open = 0;
+  const take = (client: string | undefined, check: boolean) => {
+    if (check && open >= max) {
+      throw new SubwayError('SUBSCRIPTION_LIMIT', 429, 'The gateway has as many subscriptions open as it allows; try again later.', { headers });
+    }
+    const key = perClient > 0 ? (client ?? '(unknown)') : undefined;
+    if (key !== undefined) {
+      const held = byClient.get(key) ?? 0;
+      if (check && held >= perClient) {
+        throw new SubwayError('CLIENT_SUBSCRIPTION_LIMIT', 429, `This client has ${held} subscriptions open, the most it may.`, { headers, extensions: { limit: perClient } });
+      }
+      byClient.set(key, held + 1);
+    }
+    open++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      open--;
+      if (key === undefined) return;
+      const held = byClient.get(key)! - 1;
+      if (held === 0) byClient.delete(key);
+      else byClient.set(key, held);
+    };
+  };
   return {
-    acquire(client) {
-      if (open >= max) {
-        throw new SubwayError('SUBSCRIPTION_LIMIT', 429, 'The gateway has as many subscriptions open as it allows; try again later.', { headers });
-      }
-      const key = perClient > 0 ? (client ?? '(unknown)') : undefined;
-      if (key !== undefined) {
-        const held = byClient.get(key) ?? 0;
-        if (held >= perClient) {
-          throw new SubwayError('CLIENT_SUBSCRIPTION_LIMIT', 429, `This client has ${held} subscriptions open, the most it may.`, { headers, extensions: { limit: perClient } });
-        }
-        byClient.set(key, held + 1);
-      }
-      open++;
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        open--;
-        if (key === undefined) return;
-        const held = byClient.get(key)! - 1;
-        if (held === 0) byClient.delete(key);
-        else byClient.set(key, held);
-      };
-    },
+    acquire: (client) => take(client, true),
+    hold: (client) => take(client, false),
     get open() {
       return open;
     },

@@ -21,7 +21,14 @@ export type StreamEndReason =
   /** The client stopped reading and its queue filled up. */
   | 'slow-consumer'
   /** The gateway shut down. */
-  | 'shutdown';
+  | 'shutdown'
+  /** The credential the `connectionParams` hook read expired: the client was told to come straight back. */
+  | 'credential-expired';
+
+/** What became of a request that resumed from an event id (docs/resume.md), and why when it was a gap. */
+export type ResumeOutcome =
+  | { outcome: 'replayed'; events: number }
+  | { outcome: 'gap'; reason: 'unknown' | 'mismatch' | 'evicted' };
 
 export interface StreamInfo {
   /** A per-gateway sequence number, to pair start and end lines. */
@@ -32,6 +39,8 @@ export interface StreamInfo {
   client: string | undefined;
   /** The variables as sent; loggers must leave them out unless the operator asked for them. */
   variables: Record<string, unknown>;
+  /** Set when the request resumed from an event id (`Last-Event-ID`, `lastEventId`). */
+  resume?: ResumeOutcome;
 }
 
 export interface StreamEndInfo extends StreamInfo {

@@ -38,21 +38,11 @@ export function createJsonLog(options: JsonLogOptions): Instrumentation {
   if (!(options.logStreams ?? DEFAULTS.logStreams)) return sources;
   return {
     ...sources,
-    // The two lines written per stream, as object literals in the order they print (no spread of
-    // fields into a second object): they are on every stream's path.
-    onStreamStart({ id, operation, client, variables }) {
-      const time = new Date(now()).toISOString();
-      options.write(
-        JSON.stringify(
-          options.logVariables
-            ? { time, level: 'info', msg: 'stream start', stream: id, operation, client, variables }
-            : { time, level: 'info', msg: 'stream start', stream: id, operation, client },
-        ),
-      );
+    onStreamStart({ id, operation, client, variables, resume }) {
+      line({ msg: 'stream start', stream: id, operation, client, ...(resume ? { resume } : {}), ...(options.logVariables ? { variables } : {}) });
     },
     onStreamEnd({ id, operation, client, reason, durationMs, events, bytes }) {
-      const time = new Date(now()).toISOString();
-      options.write(JSON.stringify({ time, level: 'info', msg: 'stream end', stream: id, operation, client, reason, durationMs, events, bytes }));
+      line({ msg: 'stream end', stream: id, operation, client, reason, durationMs, events, bytes });
     },
   };
 }

@@ -29,8 +29,8 @@
 import type { BudgetAccount, QueueBudget } from '../limits/queue-budget.ts';
 import { COMMENT_FRAME, COMPLETE_FRAME, Frame, nextFrame, retryFrame } from './frame.ts';
 
-/** Why a stream ended; reported once to `ended`. */
-export type EndReason = 'complete' | 'retry' | 'client-gone' | 'shutdown' | 'slow-consumer';
+/** Why a stream ended; reported once to `teardown` and `ended`. */
+export type EndReason = 'complete' | 'retry' | 'client-gone' | 'shutdown' | 'slow-consumer' | 'expired';
 
 /** The error a client that stopped reading gets as its last `next`, before `complete`. */
 export const SLOW_CONSUMER_RESULT = JSON.stringify({
@@ -87,6 +87,8 @@ export class EventStream {
   private queue: Frame[] | undefined;
   private queuedBytes = 0;
   private queuedEvents = 0;
+  /** Of the queue, what `replay` put there: it counts against the budget, not the stream's own bounds. */
+  private replayed: { frames: number; events: number; bytes: number } | undefined;
   /** The consumer asked for data (a pull) and got none yet. */
   private demand = false;
   /** The producer side is over (`teardown` ran). */
@@ -127,8 +129,15 @@ export class EventStream {
    */
   push(frame: Frame): boolean {
     if (this.finished) return false;
-    const queued = this.queue?.length ?? 0;
-    if (queued > 0 && (this.queuedEvents + 1 > this.bounds.maxQueuedEvents || this.queuedBytes + frame.size > this.bounds.maxQueuedBytes)) {
+    let queued = this.queue?.length ?? 0;
+    let events = this.queuedEvents;
+    let bytes = this.queuedBytes;
+    if (this.replayed) {
+      queued -= this.replayed.frames;
+      events -= this.replayed.events;
+      bytes -= this.replayed.bytes;
+    }
+    if (queued > 0 && (events + 1 > this.bounds.maxQueuedEvents || bytes + frame.size > this.bounds.maxQueuedBytes)) {
       // The client stopped reading: say so once, past the bound, and end.
       this.put(SLOW_CONSUMER_FRAME);
       this.put(COMPLETE_FRAME);
@@ -146,9 +155,30 @@ export class EventStream {
     this.finish('complete', 'drain');
   }
 
-  /** Sends a reconnection hint and ends the stream without `complete`, so EventSource retries after `retryMs`. */
-  retry(reason: string, retryMs: number, why: EndReason = 'retry'): void {
+  /**
+   * Queues frames ahead of the live ones that their own bounds do not count
+   * (a resuming client's replay, already bounded by the resume log); the
+   * queue budget does. Only before the consumer reads.
+   */
+  replay(frames: readonly Frame[]): void {
+    if (this.finished || this.view !== NONE) return;
+    const replayed = (this.replayed ??= { frames: 0, events: 0, bytes: 0 });
+    for (const frame of frames) {
+      this.put(frame);
+      replayed.frames++;
+      if (frame.event) replayed.events++;
+      replayed.bytes += frame.size;
+    }
+  }
+
+  /**
+   * Sends a reconnection hint and ends the stream without `complete`, so
+   * EventSource retries after `retryMs`; with `dropQueued`, what the consumer
+   * has not taken yet is dropped first (nothing may be delivered after it).
+   */
+  retry(reason: string, retryMs: number, why: EndReason = 'retry', dropQueued = false): void {
     if (this.finished) return;
+    if (dropQueued) this.dropQueue();
     this.put(retryFrame(reason, retryMs));
     this.finish(why, 'drain');
   }
@@ -161,8 +191,8 @@ export class EventStream {
 
   // ── hooks for subclasses ───────────────────────────────────────────────
 
-  /** The stream ended: the producer must let go (runs once, before `ended`). */
-  protected teardown(): void {}
+  /** The stream ended for `reason`: the producer must let go (runs once, before `ended`). */
+  protected teardown(_reason: EndReason): void {}
   /** The stream ended for `reason` (runs once, after `teardown`). */
   protected ended(_reason: EndReason): void {}
   /**
@@ -368,13 +398,14 @@ export class EventStream {
     if (this.queue) this.queue.length = 0;
     this.queuedBytes = 0;
     this.queuedEvents = 0;
+    this.replayed = undefined;
   }
 
   private finish(reason: EndReason, mode: 'drain' | 'now' | 'no'): void {
     if (this.finished) return;
     this.finished = true;
     try {
-      this.teardown();
+      this.teardown(reason);
     } finally {
       if (mode !== 'drain') this.dropQueue();
       if (mode === 'no') this.closed = true;

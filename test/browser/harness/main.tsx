@@ -17,10 +17,11 @@ class Counted extends Native {
 }
 
 const results: unknown[] = [];
+let gaps = 0;
 let last: SubscriptionState<unknown> | undefined;
 
 function Probe({ id, variables }: { id: string; variables: unknown }) {
-  const state = useSubscription(id as never, variables as never, { EventSource: Counted, onResult: (r) => results.push(r) });
+  const state = useSubscription(id as never, variables as never, { EventSource: Counted, onResult: (r) => results.push(r), onGap: () => gaps++ });
   last = state;
   return (
     <pre id="state" data-status={state.status}>
@@ -41,6 +42,8 @@ const harness = {
   },
   state: () => last && { status: last.status, data: last.data, error: last.error && { name: last.error.name, code: last.error.code, status: last.error.status, message: last.error.message } },
   results: () => results,
+  /** How many times the gateway said events were missed (onGap), and whether the state shows it. */
+  gaps: () => ({ calls: gaps, flag: last?.gap ?? false }),
   /** readyState of every EventSource the page made, in order. */
   sources: () => sources.map((s) => s.readyState),
 };

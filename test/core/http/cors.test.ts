@@ -18,7 +18,12 @@ describe('CORS_ORIGINS', () => {
     const gw = await startGateway(upstream.url, { heartbeatMs: 0, cors: { origins: [APP] } });
     const sse = await openSse(`${gw.url}${TICKS}`, { headers: { origin: APP } });
     expect(sse.status).toBe(200);
-    expect(corsHeaders(sse.headers)).toEqual({ 'access-control-allow-origin': APP, 'access-control-allow-credentials': 'true', vary: 'origin' });
+    expect(corsHeaders(sse.headers)).toEqual({
+      'access-control-allow-origin': APP,
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'subway-resume',
+      vary: 'origin',
+    });
     await upstream.until(() => upstream.listeners('A') === 1);
   });
 
@@ -65,6 +70,7 @@ describe('CORS_ORIGINS', () => {
       'access-control-allow-credentials': 'true',
       'access-control-allow-methods': 'GET, POST',
       'access-control-allow-headers': 'accept, content-type, last-event-id, authorization',
+      'access-control-expose-headers': 'subway-resume',
       'access-control-max-age': '600',
       vary: 'origin',
     });
@@ -79,7 +85,7 @@ describe('CORS_ORIGINS', () => {
     const gw = await startGateway(upstream.url, { heartbeatMs: 0, cors: { origins: ['*'] } });
     const sse = await openSse(`${gw.url}${TICKS}`, { headers: { origin: 'https://anyone.example' } });
     expect(sse.status).toBe(200);
-    expect(corsHeaders(sse.headers)).toEqual({ 'access-control-allow-origin': '*' });
+    expect(corsHeaders(sse.headers)).toEqual({ 'access-control-allow-origin': '*', 'access-control-expose-headers': 'subway-resume' });
   });
 
   it('unset, sends no CORS headers and refuses no origin (the browser keeps cross-origin pages out)', async () => {

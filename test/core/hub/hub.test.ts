@@ -1,7 +1,7 @@
 /**
  * A hub without sockets: frames encoded once and shared, subscribers that
  * leave during a fan-out, the last one out ending the upstream subscription
- * (at once, or after the linger resume will use), the upstream's end for all.
+ * (at once; resume.test.ts has the places resume keeps), the upstream's end for all.
  */
 import { describe, expect, it } from 'vitest';
 import type { Subscriber } from '../../../src/core/hub/hub.ts';
@@ -99,29 +99,6 @@ describe('a hub', () => {
     expect(hubs.acquire('k', 'Ticks', () => fresh as unknown as Operation)).not.toBe(hub);
   });
 
-  it('lingers after the last subscriber when asked (resume’s window): a returning subscriber keeps it', () => {
-    const { timers, pending, runAll } = manualTimers();
-    const hubs = new Hubs({ timers, lingerMs: 1000, log: { maxEvents: 10, maxBytes: 1 << 20 } });
-    const op = operation();
-    const hub = hubs.acquire('k', 'Ticks', () => op as unknown as Operation);
-    const a = new TestSubscriber();
-    hub.join(a);
-    hub.next('{"n":1}');
-    hub.leave(a);
-    expect(pending.size).toBe(1);
-    hub.next('{"n":2}');
-    const b = new TestSubscriber();
-    expect(hubs.acquire('k', 'Ticks', () => { throw new Error('not reopened'); })).toBe(hub);
-    hub.join(b);
-    expect(pending.size).toBe(0);
-    // What came while nobody was there is in the log, in order, by sequence number.
-    expect(hub.log!.after(0)!.map((f) => f.seq)).toEqual([1, 2]);
-    hub.leave(b);
-    runAll();
-    expect(op.disposed).toBe(1);
-    expect(hubs.active).toBe(0);
-  });
-
   it('ends every subscriber when the upstream ends, with one shared last frame for errors', () => {
     const { timers } = manualTimers();
     const ended: UpstreamEnd[] = [];
@@ -135,19 +112,5 @@ describe('a hub', () => {
     expect(subs.map((s) => s.hubIndex)).toEqual([-1, -1]);
     expect(ended).toEqual([{ kind: 'fatal', message: 'gone', closeCode: 4403 }]);
     expect(hub.open).toBe(false);
-  });
-
-  it('writes an id: line per frame when given a way to name them (what resume builds on)', () => {
-    const { timers } = manualTimers();
-    const hubs = new Hubs({ timers, eventId: (hub, seq) => `${hub.key}.${seq}` });
-    const hub = hubs.acquire('k', 'Ticks', () => operation() as unknown as Operation);
-    const s = new TestSubscriber();
-    hub.join(s);
-    hub.next('{"n":1}');
-    hub.next('{"n":2}');
-    expect(s.frames.map((f) => [f.seq, f.text])).toEqual([
-      [1, 'id: k.1\nevent: next\ndata: {"n":1}\n\n'],
-      [2, 'id: k.2\nevent: next\ndata: {"n":2}\n\n'],
-    ]);
   });
 });
