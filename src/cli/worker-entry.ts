@@ -3,7 +3,8 @@
  * by `subway worker dev|build|deploy` (and by the tests' Worker fixture).
  *
  * It imports exactly that folder's two generated files, by absolute path, and
- * hands them to `createWorkerHandler`; wrangler gets it as the Worker's
+ * hands them to `createWorkerHandler`, and exports the Durable Object class
+ * of the shared modes (`SubwayHub`); wrangler gets it as the Worker's
  * script, so `dev`, `build` and `deploy` bundle the same operations. (A
  * wrangler `[alias]` would do it in fewer lines, but `wrangler dev` ignores
  * `--alias` when wrangler.toml has an `[alias]` table, and then silently
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { COMPANION_FILE, MANIFEST_FILE } from '../core/operations/manifest.ts';
 
 /** The Worker adapter next to this module: the TypeScript source here, the built JavaScript in the package. */
-const ADAPTER = fileURLToPath(new URL(`../worker/app${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+const ADAPTER = fileURLToPath(new URL(`../worker/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 /** A path as an import specifier esbuild reads on every platform. */
 const specifier = (path: string) => JSON.stringify(path.split(sep).join('/'));
@@ -31,6 +32,8 @@ export function workerEntrySource(dir: string): string {
     `import { createWorkerHandler } from ${specifier(ADAPTER)};`,
     '',
     'export default createWorkerHandler({ manifest, companion });',
+    '// The Durable Object the shared modes hand subscriptions to (bound as SUBWAY_HUB in wrangler.toml).',
+    `export { SubwayHub } from ${specifier(ADAPTER)};`,
     '',
   ].join('\n');
 }

@@ -27,7 +27,10 @@ import { createRegistry } from '../core/operations/registry.ts';
 import { createExampleSchema } from '../example/schema.ts';
 import { startGraphqlWsServer, type UpstreamServer } from '../example/server.ts';
 import { loadOperations, OperationsError } from '../node/operations/load.ts';
+import { DEMO_DIR } from '../node/server.ts';
+import { HUB_BINDING, HUB_BINDING_TOML, HUB_CLASS } from '../worker/binding.ts';
 import { tryItUrl } from './try-it.ts';
+import { freeLoopbackPort, startDemoFront, type DemoFront } from './worker-demo.ts';
 import { writeWorkerEntry } from './worker-entry.ts';
 
 const COMMANDS = ['dev', 'deploy', 'build'] as const;
@@ -47,7 +50,9 @@ npm install --save-dev wrangler), with the operations of one folder bundled in.
                    UPSTREAM_URL it starts the embedded example upstream too
   build [outdir]   the bundle \`wrangler deploy\` would upload, into outdir
                    (default dist/worker), without deploying
-  deploy           wrangler deploy; needs UPSTREAM_URL (here or in wrangler.toml [vars])
+  deploy           wrangler deploy; needs UPSTREAM_URL (here or in wrangler.toml [vars]),
+                   and with UPSTREAM_SHARING or RESUME_WINDOW_MS on, the Durable
+                   Object binding SUBWAY_HUB and its migration in wrangler.toml
 
   --dir <folder>   the registered operations (PERSISTED_OPERATIONS; default persisted-operations)
   -h, --help       this help
@@ -93,7 +98,14 @@ function configFile(extra: readonly string[]): string | undefined {
 }
 
 /** The wrangler arguments for a command, from the environment: `script` is the entry module. */
-export function wranglerArgs(command: Command, env: Record<string, string | undefined>, script: string, extra: readonly string[] = [], upstreamUrl?: string): string[] {
+export function wranglerArgs(
+  command: Command,
+  env: Record<string, string | undefined>,
+  script: string,
+  extra: readonly string[] = [],
+  upstreamUrl?: string,
+  assets?: string,
+): string[] {
   const config = readConfig(env);
   const args: string[] = command === 'dev' ? ['dev', script] : ['deploy', script];
   const outdir = command === 'build' && extra[0] && !extra[0].startsWith('-') ? extra[0] : undefined;
@@ -113,6 +125,8 @@ export function wranglerArgs(command: Command, env: Record<string, string | unde
     if (name !== 'UPSTREAM_URL' && value) args.push('--var', `${name}:${value}`);
   }
   if (command === 'dev') args.push('--port', String(config.port), '--ip', config.host);
+  // The demo page, served by workerd's static assets in front of the Worker (`/graphql`, `/metrics` reach the Worker).
+  if (assets) args.push('--assets', assets);
   return [...args, ...rest];
 }
 
@@ -163,6 +177,65 @@ async function checkDeployUpstream(extra: readonly string[]): Promise<void> {
   readConfig({ UPSTREAM_URL: fromConfig });
 }
 
+/** What a wrangler config says about the Durable Object of the shared modes (as `unstable_readConfig` reads it). */
+interface HubConfig {
+  vars?: Record<string, unknown>;
+  durable_objects?: { bindings?: { name: string; class_name: string; script_name?: string }[] };
+  migrations?: { new_classes?: string[]; new_sqlite_classes?: string[]; renamed_classes?: { from: string; to: string }[]; deleted_classes?: string[] }[];
+}
+
+/**
+ * Why the Worker needs its Durable Object (`UPSTREAM_SHARING` other than
+ * `off`, or `RESUME_WINDOW_MS` above 0, from the environment or the config's
+ * `[vars]`), or `undefined` when it does not.
+ */
+export function hubNeed(env: Record<string, string | undefined>, vars: Record<string, unknown> = {}): string | undefined {
+  const read = (name: string) => (env[name]?.trim() || (vars[name] === undefined ? '' : String(vars[name]).trim())) || undefined;
+  const sharing = read('UPSTREAM_SHARING');
+  const resume = read('RESUME_WINDOW_MS');
+  const needs = [sharing !== undefined && sharing !== 'off' ? `UPSTREAM_SHARING=${sharing}` : undefined, resume !== undefined && Number(resume) > 0 ? `RESUME_WINDOW_MS=${resume}` : undefined];
+  const why = needs.filter(Boolean).join(' and ');
+  return why || undefined;
+}
+
+/**
+ * The Durable Object binding and migration a Worker that shares or resumes
+ * needs (docs/workers.md, "Sharing and resuming"), checked in the config
+ * before wrangler bundles or deploys: a clear message instead of a Worker
+ * that answers 500. `undefined` when all is there; else what to fix.
+ */
+export function hubProblem(why: string, file: string | undefined, config: HubConfig | undefined): string | undefined {
+  const add = `add to ${file ?? 'a wrangler.toml'}:\n\n${HUB_BINDING_TOML}\n\n(docs/workers.md, "Sharing and resuming")`;
+  if (!file || !config) return `${why} needs the Durable Object binding ${HUB_BINDING} (class ${HUB_CLASS}) and its migration, which need a wrangler config; ${add}`;
+  const binding = config.durable_objects?.bindings?.find((b) => b.name === HUB_BINDING);
+  if (!binding) return `${why} needs the Durable Object binding ${HUB_BINDING} (class ${HUB_CLASS}), and ${file} has none; ${add}`;
+  if (binding.class_name !== HUB_CLASS || binding.script_name) {
+    return `${file} binds ${HUB_BINDING} to ${binding.script_name ? `${binding.script_name}'s ` : ''}class ${binding.class_name}; ${why} needs this Worker's own class ${HUB_CLASS}; ${add}`;
+  }
+  let created = false;
+  for (const m of config.migrations ?? []) {
+    if (m.new_sqlite_classes?.includes(HUB_CLASS) || m.new_classes?.includes(HUB_CLASS) || m.renamed_classes?.some((r) => r.to === HUB_CLASS)) created = true;
+    if (m.deleted_classes?.includes(HUB_CLASS)) created = false;
+  }
+  if (!created) return `${file} binds ${HUB_BINDING} but no [[migrations]] entry creates the class ${HUB_CLASS}; ${add}`;
+  return undefined;
+}
+
+/** `deploy`/`build` of a Worker that needs its Durable Object: the binding and migration must be in the config. */
+async function checkHubBinding(settings: Record<string, string | undefined>, extra: readonly string[]): Promise<void> {
+  const file = configFile(extra);
+  let config: HubConfig | undefined;
+  if (file) {
+    const { unstable_readConfig } = await import('wrangler');
+    config = unstable_readConfig({ config: file }) as HubConfig;
+  }
+  const why = hubNeed(settings, config?.vars);
+  if (!why) return;
+  const problem = hubProblem(why, file, config);
+  if (problem) throw new ConfigError(problem);
+  console.log(`subway: ${why}: Durable Object ${HUB_BINDING} (class ${HUB_CLASS}) bound in ${file}, with its migration`);
+}
+
 async function run(parsed: Parsed, env: Record<string, string | undefined>): Promise<number> {
   const { command, extra } = parsed;
   const settings = parsed.dir === undefined ? env : { ...env, PERSISTED_OPERATIONS: parsed.dir };
@@ -171,21 +244,35 @@ async function run(parsed: Parsed, env: Record<string, string | undefined>): Pro
   const bundle = await loadOperations(config.persistedOperations);
   console.log(`subway: bundling ${bundle.manifest.operations.length} persisted operations from ${config.persistedOperations}`);
   if (command === 'deploy' && !config.upstreamUrl) await checkDeployUpstream(extra);
+  if (command !== 'dev') await checkHubBinding(settings, extra);
   wranglerBin();
   let example: UpstreamServer | undefined;
+  let demo: string | undefined;
   if (command === 'dev' && !config.upstreamUrl) {
     example = await startGraphqlWsServer(createExampleSchema());
     console.log(`subway: upstream ${example.url} (embedded example)`);
+    // As `subway start` does: this repository's demo page with the embedded example, once built (`npm run build:demo`).
+    if (import.meta.url.endsWith('.ts') && existsSync(`${DEMO_DIR}/index.html`)) demo = DEMO_DIR;
   }
   if (command === 'dev') {
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = tryItUrl(createRegistry(bundle), `http://${host}:${config.port}`);
     if (url) console.log(`subway: try  curl -N '${url}'`);
+    if (demo) console.log(`subway: demo page http://${host}:${config.port}/ ("Cut network" resets the page's connections; wrangler listens behind it)`);
   }
   const entry = await writeWorkerEntry(config.persistedOperations);
+  // With the demo page, wrangler listens behind a front of ours on PORT that adds the demo's "Cut network" route.
+  let front: DemoFront | undefined;
+  let wranglerSettings = settings;
+  if (demo) {
+    const inner = await freeLoopbackPort();
+    front = await startDemoFront(config.host, config.port, inner);
+    wranglerSettings = { ...settings, PORT: String(inner), HOST: '127.0.0.1' };
+  }
   try {
-    return await runWrangler(wranglerArgs(command, settings, entry.path, extra, example?.url), env);
+    return await runWrangler(wranglerArgs(command, wranglerSettings, entry.path, extra, example?.url, demo), env);
   } finally {
+    await front?.close();
     await entry.dispose();
     await example?.close();
   }

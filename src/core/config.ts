@@ -73,6 +73,12 @@ export interface GatewayConfig {
   maxVariablesBytes: number;
   /** Most events queued for a client that does not read. @default 4096 */
   maxQueuedEvents: number;
+  /**
+   * `MAX_STREAM_EVENTS`: most events one response carries before it ends with a short `retry:`; 0 is no bound.
+   * Unset (`undefined`): the runtime's default (`DEFAULTS.maxStreamEvents` on Node and in Durable
+   * Objects, `DEFAULTS.workerMaxStreamEvents` where a Worker writes the stream itself).
+   */
+  streamMaxEvents: number | undefined;
   /** Most bytes queued for a client that does not read. @default 65536 */
   maxQueuedBytes: number;
   /** Most bytes queued for all clients that do not read together; unset: a quarter of the heap limit. */
@@ -255,11 +261,11 @@ export const SETTINGS: readonly Setting[] = [
   setting({ env: 'UPSTREAM_KEEPALIVE_MS', key: 'upstreamKeepAliveMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Interval of `ping` messages to a graphql-transport-ws upstream; 0 disables them.' }),
   setting({ env: 'UPSTREAM_PONG_TIMEOUT_MS', key: 'upstreamPongTimeoutMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds a `pong` may take before the upstream is taken for dead (legacy protocol: grace after the server\'s `ka` rhythm); 0 disables the check.' }),
   setting({ env: 'UPSTREAM_MAX_MESSAGE_BYTES', key: 'upstreamMaxMessageBytes', parse: integer(1024, 1024 ** 3), gateway: true, description: 'Largest upstream message accepted (16 MiB); a larger one ends that stream with an `UPSTREAM_ERROR`.' }),
-  setting({ env: 'UPSTREAM_SHARING', key: 'upstreamSharing', parse: oneOf(SHARING_MODES), gateway: true, description: 'What subscriptions share upstream ([sharing](sharing.md)): `off`, a socket per subscription; `connection`, one socket for the subscriptions of the same `connection_init` payload (multiplexed); `subscription`, on top of that one upstream subscription for identical subscriptions (same operation, coerced variables and payload), each result encoded once for all of them. Node only for now: a Worker says so at start and serves `off`.' }),
+  setting({ env: 'UPSTREAM_SHARING', key: 'upstreamSharing', parse: oneOf(SHARING_MODES), gateway: true, description: 'What subscriptions share upstream ([sharing](sharing.md)): `off`, a socket per subscription; `connection`, one socket for the subscriptions of the same `connection_init` payload (multiplexed); `subscription`, on top of that one upstream subscription for identical subscriptions (same operation, coerced variables and payload), each result encoded once for all of them. On a Worker the shared modes run in Durable Objects ([Workers](workers.md#sharing-and-resuming)).' }),
   setting({ env: 'UPSTREAM_MAX_SUBSCRIPTIONS_PER_SOCKET', key: 'upstreamMaxSubscriptionsPerSocket', parse: integer(1, 100_000), gateway: true, description: 'Most subscriptions on one shared upstream socket (`connection` and `subscription` modes); past it, another socket opens.' }),
   setting({ env: 'UPSTREAM_IDLE_MS', key: 'upstreamIdleMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds a shared upstream socket with no subscription left stays open for the next one; 0 closes it at once.' }),
   setting({ env: 'UPSTREAM_MAX_SOCKETS', key: 'upstreamMaxSockets', parse: integer(0, 10_000_000), unset: '`0` (no limit)', gateway: true, description: 'Most upstream sockets open at once; a subscription that can neither share one nor open one gets 429 with `Retry-After`.' }),
-  setting({ env: 'RESUME_WINDOW_MS', key: 'resumeWindowMs', parse: integer(0, HOUR_MS), unset: '`0` (off)', gateway: true, description: 'Milliseconds a client that went away keeps its place ([resume](resume.md)): its upstream subscription (or its place in a shared one) and what arrives meanwhile, so EventSource\'s reconnect (`Last-Event-ID`) gets every event it missed, or a said gap. Every `next` event then carries an `id:`. `120000` is a good start. 0 turns it off. Node only for now: a Worker says so at start and serves 0.' }),
+  setting({ env: 'RESUME_WINDOW_MS', key: 'resumeWindowMs', parse: integer(0, HOUR_MS), unset: '`0` (off)', gateway: true, description: 'Milliseconds a client that went away keeps its place ([resume](resume.md)): its upstream subscription (or its place in a shared one) and what arrives meanwhile, so EventSource\'s reconnect (`Last-Event-ID`) gets every event it missed, or a said gap. Every `next` event then carries an `id:`. `120000` is a good start. 0 turns it off. On a Worker, subscriptions then linger in Durable Objects ([Workers](workers.md#sharing-and-resuming)).' }),
   setting({ env: 'RESUME_MAX_EVENTS', key: 'resumeMaxEvents', parse: integer(1, 1_000_000), gateway: true, description: 'Most events each upstream subscription keeps for resuming clients (one buffer for all the subscribers of a shared one); a client that missed more gets a gap.' }),
   setting({ env: 'RESUME_MAX_BYTES', key: 'resumeMaxBytes', parse: integer(1024, 1_073_741_824), gateway: true, description: 'Most bytes each upstream subscription keeps for resuming clients (1 MiB); a client that missed more gets a gap.' }),
   setting({ env: 'PORT', key: 'port', parse: integer(0, 65_535), description: 'TCP port to listen on (0 picks a free one).' }),
@@ -269,6 +275,7 @@ export const SETTINGS: readonly Setting[] = [
   setting({ env: 'PERSISTED_OPERATIONS_TIMEOUT_MS', key: 'operationsTimeoutMs', parse: integer(10, 600_000), gateway: true, description: 'Milliseconds one fetch of a source may take; past it the last good list stays. On a Worker, the most a request waits for a refresh.' }),
   setting({ env: 'PERSISTED_OPERATIONS_PUBLIC_KEY', key: 'operationsPublicKeys', parse: publicKeys, unset: '(unset: no signature needed)', gateway: true, description: 'Ed25519 public key (PEM, or its base64 line) that every fetched bundle must be signed by (`subway register --sign`); a comma-separated list during a key rotation. Folders are trusted as the gateway\'s own files.' }),
   setting({ env: 'HEARTBEAT_MS', key: 'heartbeatMs', parse: integer(0, HOUR_MS), gateway: true, description: 'Milliseconds between SSE heartbeat comments; 0 disables them.' }),
+  setting({ env: 'MAX_STREAM_EVENTS', key: 'streamMaxEvents', parse: integer(0, 1_000_000_000), unset: `\`${DEFAULTS.maxStreamEvents}\` (no bound) on Node and in Durable Objects; \`${DEFAULTS.workerMaxStreamEvents}\` where a Worker writes the stream itself`, gateway: true, description: 'Most `next` events one response carries; the one that reaches it is followed by a short `retry:` and the end of the response, so the client reconnects at once (with `RESUME_WINDOW_MS` on, after its last event: nothing lost). A Cloudflare Worker\'s stream accumulates CPU event by event against the request\'s limit (Free 10 ms; [Workers](workers.md#cpu-per-event)): this ends it cleanly first. 0: no bound.' }),
   setting({ env: 'RETRY_MS', key: 'retryMs', parse: integer(1, 30_000), gateway: true, description: 'Milliseconds of the first `retry:` hint sent when the upstream cannot be reached; it doubles with each failure in a row (±20 % jitter, up to 30 s).' }),
   setting({ env: 'TLS_CERT', key: 'tlsCert', parse: text, unset: '(unset)', description: 'PEM certificate file. With `TLS_KEY`: HTTP/2 over TLS, HTTP/1.1 as the ALPN fallback. Without: plain HTTP/1.1.' }),
   setting({ env: 'TLS_KEY', key: 'tlsKey', parse: text, unset: '(unset)', description: 'PEM private key file of `TLS_CERT`.' }),
@@ -385,6 +392,7 @@ export function gatewayOptions(
     trustProxyHeader: config.trustProxyHeader,
     maxVariablesBytes: config.maxVariablesBytes,
     maxQueuedEvents: config.maxQueuedEvents,
+    maxStreamEvents: config.streamMaxEvents,
     maxQueuedBytes: config.maxQueuedBytes,
     maxQueuedBytesTotal: config.maxQueuedBytesTotal,
     maxVariablesDepth: config.maxVariablesDepth,

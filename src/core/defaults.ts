@@ -44,6 +44,16 @@ export const DEFAULTS = {
   corsMaxAgeS: 600,
   // Streams.
   heartbeatMs: 15_000,
+  /** No bound: a stream carries events until it ends (Node; a Durable Object's streams). */
+  maxStreamEvents: 0,
+  /**
+   * The bound where a Worker writes a stream itself (no Durable Object): the
+   * Free plan's 10 ms of CPU per request, at the ≈37 µs per event measured on
+   * workerd (`npm run bench:edge`, docs/workers.md), admission included, with room.
+   */
+  workerMaxStreamEvents: 200,
+  /** The longest `retry:` after a stream reached `maxStreamEvents`: each draws a delay below it, so they come back spread. */
+  streamBudgetRetryMs: 1000,
   isolateRequests: false,
   maxQueuedEvents: 4096,
   maxQueuedBytes: 65_536,

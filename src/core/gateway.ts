@@ -14,7 +14,7 @@
  * - sse/                  frames, the bounded per-stream queue, the heartbeat sweep
  */
 import { NEVER_FORWARDED } from './auth/forward.ts';
-import { SubwayError } from './errors.ts';
+import { SubwayError, toSubwayError } from './errors.ts';
 import { createCors } from './http/cors.ts';
 import { Hubs } from './hub/hubs.ts';
 import { createQueueBudget } from './limits/queue-budget.ts';
@@ -29,9 +29,10 @@ import { DEFAULTS } from './defaults.ts';
 import { guardHooks } from './gateway/hooks.ts';
 import type { Gateway, GatewayOptions, GatewayUpstreamOptions } from './gateway/options.ts';
 import { createRoutes } from './gateway/routes.ts';
-import { serveStream, type StreamServer } from './gateway/serve.ts';
+import { serveAdmitted, serveStream, type StreamServer } from './gateway/serve.ts';
 import type { GatewayStream, StreamContext } from './gateway/stream.ts';
 
+export type { AdmittedSubscription, Delegate } from './gateway/admitted.ts';
 export type { Gateway, GatewayOptions, GatewayStats, GatewayUpstreamOptions, RequestContext, SharingStats } from './gateway/options.ts';
 
 export function createGateway(options: GatewayOptions): Gateway {
@@ -39,7 +40,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   // One protocol memory per gateway.
   const settings = upstreamSettings({ ...upstream, protocolMemory: upstream.protocolMemory ?? new Map() });
   const isolate = options.isolateRequests ?? DEFAULTS.isolateRequests;
-  const mode = isolate ? 'off' : (upstream.sharing ?? DEFAULTS.upstreamSharing);
+  // Isolated requests share nothing here; with a delegate, the keys are still computed for where it serves them.
+  const mode = isolate && !options.delegate ? 'off' : (upstream.sharing ?? DEFAULTS.upstreamSharing);
   const timers = options.timers ?? defaultTimers;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
@@ -64,7 +66,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let streamIds = 0;
 
   const pool = new Pool({
-    mode,
+    mode: isolate ? 'off' : mode,
     maxSubscriptionsPerSocket: upstream.maxSubscriptionsPerSocket ?? DEFAULTS.upstreamMaxSubscriptionsPerSocket,
     idleMs: upstream.idleMs ?? DEFAULTS.upstreamIdleMs,
     maxSockets: upstream.maxSockets ?? DEFAULTS.upstreamMaxSockets,
@@ -100,6 +102,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     now,
     timers,
     soonRetryMs: () => Math.floor(random() * DEFAULTS.soonRetryMs),
+    maxStreamEvents: options.maxStreamEvents ?? DEFAULTS.maxStreamEvents,
+    budgetRetryMs: () => Math.floor(random() * DEFAULTS.streamBudgetRetryMs),
     streams: new StreamSet<GatewayStream>(options.heartbeatMs ?? DEFAULTS.heartbeatMs, timers, isolate),
   };
 
@@ -109,6 +113,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const server: StreamServer = {
     options,
     mode,
+    isolate,
     registry: () => registry,
     checkRunning,
     limits,
@@ -161,6 +166,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       framesWritten: hubs.framesWritten,
       subscribersPerSubscription: Array.from(hubs.shared(), (hub) => hub.size),
     }),
+    serveAdmitted(subscription, ctx = {}) {
+      try {
+        checkRunning();
+        return serveAdmitted(server, subscription, ctx);
+      } catch (err) {
+        const error = toSubwayError(err);
+        if (error.code === 'INTERNAL_SERVER_ERROR') onInternalError(error.cause ?? err);
+        hooks.onRejection(error.code, error.status);
+        return error.toResponse();
+      }
+    },
     resumeStats: () => hubs.resumeStats(),
     setRegistry: (next) => {
       registry = next;

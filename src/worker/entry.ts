@@ -12,3 +12,5 @@ import { createWorkerHandler } from './app.ts';
 
 // workerd's own WebSocket (its constructor takes the graphql-transport-ws subprotocol).
 export default createWorkerHandler({ manifest, companion }, { webSocketImpl: WebSocket });
+// The Durable Object the shared modes hand subscriptions to (bound as SUBWAY_HUB in wrangler.toml).
+export { SubwayHub } from './hub-object.ts';

@@ -11,4 +11,6 @@
  * ```
  */
 export { createWorkerHandler, workerSettings } from './app.ts';
+export { SubwayHub } from './hub-object.ts';
+export { HUB_BINDING, HUB_CLASS } from './binding.ts';
 export type { BundledOperations, WorkerContext, WorkerEnv, WorkerHandler, WorkerHandlerOptions, WorkerVar } from './app.ts';

@@ -1,37 +1,43 @@
 /**
- * RESUME_WINDOW_MS on a Worker: until the Durable Object carries resume to
- * the edge (issue 14), a Worker serves it off, and says so when it starts
- * rather than ignoring the setting silently.
+ * RESUME_WINDOW_MS on a Worker needs its Durable Object (docs/workers.md,
+ * "Sharing and resuming"): every subscription goes to one, where it lingers
+ * for its client. Without the binding the Worker says what to add rather
+ * than serving without resume silently. (Resume itself on workerd:
+ * test/worker/resume.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { readGatewayConfig } from '../../src/core/config.ts';
-import { createWorkerHandler, workerResume } from '../../src/worker/app.ts';
+import { createWorkerHandler } from '../../src/worker/app.ts';
+import { workerObjects } from '../../src/worker/objects.ts';
 import { loadOperations } from '../../src/node/operations/load.ts';
 import { registeredFolder } from '../fixtures/gateway.ts';
 
-const OFF_LINE =
-  '[subway] RESUME_WINDOW_MS=120000 is not available on Workers yet (it needs a Durable Object): streams carry no event ids and a reconnect starts a fresh subscription, as with RESUME_WINDOW_MS=0.';
-
 describe('RESUME_WINDOW_MS on a Worker', () => {
-  it('serves 0, and says so when asked for more', () => {
-    const lines: string[] = [];
-    expect(workerResume(readGatewayConfig({ RESUME_WINDOW_MS: '120000' }), (line) => lines.push(line)).resumeWindowMs).toBe(0);
-    expect(lines).toEqual([OFF_LINE]);
-    expect(workerResume(readGatewayConfig({}), (line) => lines.push(line)).resumeWindowMs).toBe(0);
-    expect(lines).toHaveLength(1);
+  const namespace = { idFromName: (name: string) => name, get: () => ({ fetch: async () => new Response() }) };
+
+  it('hands subscriptions to the SUBWAY_HUB objects, in every sharing mode', () => {
+    for (const mode of ['off', 'connection', 'subscription']) {
+      const objects = workerObjects(readGatewayConfig({ RESUME_WINDOW_MS: '120000', UPSTREAM_SHARING: mode }), { SUBWAY_HUB: namespace });
+      expect(typeof objects.delegate).toBe('function');
+    }
+    expect(workerObjects(readGatewayConfig({ RESUME_WINDOW_MS: '0' }), {})).toEqual({});
   });
 
-  it('logs it once, when the Worker builds its gateway on its first request', async () => {
+  it('without the binding, answers 500 and logs the wrangler.toml lines to add', async () => {
     const worker = createWorkerHandler(await loadOperations(await registeredFolder({ Hello: 'query Hello { hello }\n' })));
-    const warned: string[] = [];
-    const { warn } = console;
-    console.warn = (...args: unknown[]) => void warned.push(args.join(' '));
+    const logged: unknown[] = [];
+    const { error } = console;
+    console.error = (...args: unknown[]) => void logged.push(args.join(' '));
     try {
       const env = { UPSTREAM_URL: 'ws://127.0.0.1:9/graphql', RESUME_WINDOW_MS: '120000' };
-      for (let i = 0; i < 2; i++) expect((await worker.fetch(new Request('http://gateway.test/healthz'), env, { waitUntil: () => {} })).status).toBe(200);
+      const res = await worker.fetch(new Request('http://gateway.test/graphql?id=Hello'), env, { waitUntil: () => {} });
+      expect(res.status).toBe(500);
     } finally {
-      console.warn = warn;
+      console.error = error;
     }
-    expect(warned).toEqual([OFF_LINE]);
+    expect(logged).toEqual([
+      '[subway] RESUME_WINDOW_MS=120000 needs the Durable Object binding SUBWAY_HUB (class SubwayHub, exported by the Worker\'s entry module); add to wrangler.toml:\n' +
+        '[[durable_objects.bindings]]\nname = "SUBWAY_HUB"\nclass_name = "SubwayHub"\n\n[[migrations]]\ntag = "subway-hub-v1"\nnew_sqlite_classes = ["SubwayHub"]',
+    ]);
   });
 });

@@ -23,9 +23,9 @@ describe('worker (workerd)', () => {
     expect(await res.json()).toEqual({ errors: [{ message: 'The gateway is misconfigured.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
   });
 
-  it('serves UPSTREAM_SHARING=subscription as off: each request its own upstream socket (a Worker may not share one)', async () => {
+  it('serves UPSTREAM_SHARING=off without a Durable Object binding: each request its own upstream socket, as before objects', async () => {
     const upstream = await startUpstream();
-    const worker = await startWorker(await registeredFolder(), { UPSTREAM_URL: upstream.url, UPSTREAM_SHARING: 'subscription', HEARTBEAT_MS: '50' });
+    const worker = await startWorker(await registeredFolder(), { UPSTREAM_URL: upstream.url, UPSTREAM_SHARING: 'off', HEARTBEAT_MS: '50' }, { withoutObjects: true });
     const streams = await Promise.all([1, 2].map(() => openSse(`${worker.url}/graphql${query({ id: 'Ticks', variables: { symbol: 'W' } })}`)));
     await upstream.until(() => upstream.listeners('W') === 2, 'two upstream subscriptions');
     expect(upstream.sockets).toBe(2);

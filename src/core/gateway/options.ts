@@ -2,6 +2,7 @@
  * The gateway's options, the per-request context a runtime adapter passes,
  * and the gateway's interface: what src/core/gateway.ts assembles.
  */
+import type { AdmittedSubscription, Delegate } from './admitted.ts';
 import type { ConnectionParamsResult } from '../auth/expiry.ts';
 import type { ResumeStats } from '../hub/hubs.ts';
 import type { CorsOptions } from '../http/cors.ts';
@@ -121,6 +122,15 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
    */
   maxQueuedEvents?: number;
   /**
+   * Most `next` events one response carries; the one that reaches it is
+   * followed by a short `retry:` and the end of the response, so the client
+   * reconnects at once (with resume on, after its last event: nothing is
+   * lost). For runtimes that bound the CPU of one request (a Cloudflare
+   * Worker's stream accumulates CPU event by event: docs/workers.md). 0: no bound.
+   * @default 0
+   */
+  maxStreamEvents?: number;
+  /**
    * Most bytes held for a client that does not read, in bytes, before its
    * stream ends with a `SLOW_CONSUMER` error.
    * @default 65536
@@ -180,6 +190,15 @@ export interface GatewayOptions extends RetryPolicy, SubscriptionLimitOptions, R
    * @default false
    */
   isolateRequests?: boolean;
+  /**
+   * Serves admitted subscriptions somewhere else, or declines one by
+   * returning `undefined` (the gateway serves it itself). A Worker hands the
+   * ones it may share to the Durable Object of their key (src/worker/), whose
+   * gateway opens their streams with `serveAdmitted`. The keys of the
+   * `upstream.sharing` mode are computed for it even with `isolateRequests`.
+   * @default undefined (every stream is served here)
+   */
+  delegate?: Delegate;
   /** Timer functions. @default the global setTimeout/clearTimeout/setInterval/clearInterval */
   timers?: Timers;
   /** The clock, in milliseconds, for stream durations. @default Date.now */
@@ -245,6 +264,13 @@ export interface Gateway extends AsyncDisposable {
   fetch(request: Request, context?: RequestContext): Response | Promise<Response>;
   stats(): GatewayStats;
   sharingStats(): SharingStats;
+  /**
+   * Opens the stream of a subscription admitted by another gateway of the
+   * same deployment (its `delegate`): a Durable Object answers the Worker's
+   * hand-off with it. Counts in this gateway's limits; a refusal (the socket
+   * cap, shutting down) is its JSON error response.
+   */
+  serveAdmitted(subscription: AdmittedSubscription, context?: RequestContext): Response;
   /** Serves a new allow-list from now on (a reloaded manifest); open streams keep their operation. */
   setRegistry(registry: Registry): void;
   /** Ends every open stream with a reconnection hint, closes every upstream socket, refuses new streams. */

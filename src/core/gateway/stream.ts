@@ -31,6 +31,10 @@ export interface StreamContext {
   readonly timers: Timers;
   /** A `retry:` delay for a client the gateway wants straight back (credential expiry; shutdown with resume on), drawn to spread them. */
   readonly soonRetryMs: () => number;
+  /** Most `next` events one response carries (`GatewayOptions.maxStreamEvents`); 0: no bound. */
+  readonly maxStreamEvents: number;
+  /** The `retry:` delay after a stream reached `maxStreamEvents`, drawn to spread the reconnects. */
+  readonly budgetRetryMs: () => number;
   /** The open streams: the heartbeat sweep, and what `dispose` ends. */
   readonly streams: StreamSet<GatewayStream>;
 }
@@ -92,7 +96,9 @@ export class GatewayStream extends EventStream implements Subscriber {
       const { hub, frames, ended } = opening.resumed;
       this.replay(frames);
       if (ended) return this.finishReplayed(ended);
-      return this.attachTo(hub);
+      this.attachTo(hub);
+      // A replay counts against the event budget too: past it, the client comes back for the rest.
+      return this.checkBudget();
     }
     const hub = opening.hub;
     if (hub.epoch !== undefined) {
@@ -110,7 +116,15 @@ export class GatewayStream extends EventStream implements Subscriber {
   // ── Subscriber ─────────────────────────────────────────────────────────
 
   send(frame: Frame): boolean {
-    return this.push(frame);
+    const taken = this.push(frame);
+    if (taken) this.checkBudget();
+    return taken;
+  }
+
+  /** Past `maxStreamEvents`, the response has carried what it may: the client comes straight back for what follows. */
+  private checkBudget(): void {
+    const max = this.context.maxStreamEvents;
+    if (max > 0 && this.events >= max) this.retry('stream event budget reached', this.context.budgetRetryMs(), 'budget');
   }
 
   upstreamEnded(end: UpstreamEnd, frame: Frame | undefined): void {
@@ -140,8 +154,10 @@ export class GatewayStream extends EventStream implements Subscriber {
     if (!hub) return;
     this.hub = undefined;
     // A client that went away, or whose credential expired, may come back for what follows (resumable hubs keep its
-    // place); so may one ended as too slow, whose connection may have died unnoticed while its queue filled.
-    const departure: Departure | undefined = why === 'client-gone' || why === 'expired' || why === 'slow-consumer' ? { client: this.info.client } : undefined;
+    // place); so may one ended as too slow, whose connection may have died unnoticed while its queue filled, and one
+    // whose response carried its event budget.
+    const departure: Departure | undefined =
+      why === 'client-gone' || why === 'expired' || why === 'slow-consumer' || why === 'budget' ? { client: this.info.client } : undefined;
     const closing = hub.leave(this, departure);
     if (closing && this.waitUntil) this.waitUntil(closing);
   }
@@ -149,7 +165,7 @@ export class GatewayStream extends EventStream implements Subscriber {
   protected override ended(why: EndReason): void {
     this.context.streams.delete(this);
     const reason: StreamEndReason =
-      why === 'client-gone' || why === 'shutdown' || why === 'slow-consumer' ? why : why === 'expired' ? 'credential-expired' : (this.reason ?? 'complete');
+      why === 'client-gone' || why === 'shutdown' || why === 'slow-consumer' || why === 'budget' ? why : why === 'expired' ? 'credential-expired' : (this.reason ?? 'complete');
     this.context.hooks.onStreamEnd({ ...this.info, reason, durationMs: this.context.now() - this.startedAt, events: this.events, bytes: this.bytes });
   }
 

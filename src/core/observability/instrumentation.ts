@@ -22,6 +22,8 @@ export type StreamEndReason =
   | 'slow-consumer'
   /** The gateway shut down. */
   | 'shutdown'
+  /** The stream carried its `maxStreamEvents` and was ended with a short `retry:` (the client comes straight back). */
+  | 'budget'
   /** The credential the `connectionParams` hook read expired: the client was told to come straight back. */
   | 'credential-expired';
 

@@ -30,7 +30,7 @@ import type { BudgetAccount, QueueBudget } from '../limits/queue-budget.ts';
 import { COMMENT_FRAME, COMPLETE_FRAME, Frame, nextFrame, retryFrame } from './frame.ts';
 
 /** Why a stream ended; reported once to `teardown` and `ended`. */
-export type EndReason = 'complete' | 'retry' | 'client-gone' | 'shutdown' | 'slow-consumer' | 'expired';
+export type EndReason = 'complete' | 'retry' | 'client-gone' | 'shutdown' | 'slow-consumer' | 'expired' | 'budget';
 
 /** The error a client that stopped reading gets as its last `next`, before `complete`. */
 export const SLOW_CONSUMER_RESULT = JSON.stringify({
