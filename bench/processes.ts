@@ -5,7 +5,7 @@
  * They talk over IPC; CPU time and RSS come from /proc/<pid>/stat.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
 const live = new Set<ChildProcess>();
 
@@ -36,14 +36,28 @@ export interface Child {
 
 let nextId = 1;
 
-export async function startChild(file: string, args: string[], options: { cpu?: number; nofile?: number; nodeArgs?: string[] } = {}): Promise<Child> {
+export interface ChildOptions {
+  /** The CPU to pin it to (with `taskset`). */
+  cpu?: number;
+  /** The file-descriptor limit. @default 65536 */
+  nofile?: number;
+  nodeArgs?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** A file its stdout is appended to (e.g. a server's log lines), instead of ours. */
+  stdout?: string;
+}
+
+export async function startChild(file: string, args: string[], options: ChildOptions = {}): Promise<Child> {
   const pin = hasTaskset && options.cpu !== undefined ? `taskset -c ${options.cpu} ` : '';
   const nofile = options.nofile ?? 65536;
   const script = `ulimit -n ${nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${pin}"$0" "$@"`;
+  const out = options.stdout === undefined ? 'inherit' : openSync(options.stdout, 'a');
   const child = spawn('sh', ['-c', script, process.execPath, ...(options.nodeArgs ?? []), file, ...args], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    stdio: ['ignore', out, 'inherit', 'ipc'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
   });
+  if (typeof out === 'number') closeSync(out);
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => live.delete(child));

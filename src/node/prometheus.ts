@@ -102,24 +102,40 @@ export function createPrometheusMetrics(options: { defaultMetrics?: boolean } = 
   });
   void perSubscription;
 
-  // prom-client hashes a label object on every call: keep each operation's children.
-  const perOperation = new Map<string, { events: Counter.Internal; bytes: Counter.Internal }>();
+  // prom-client hashes a label object on every call: keep each operation's (and end reason's) children,
+  // so a stream's start and end and each frame cost a map lookup, not a hash of labels.
+  const perOperation = new Map<string, { events: Counter.Internal; bytes: Counter.Internal; started: Counter.Internal; ended: Map<string, Counter.Internal> }>();
   const childrenOf = (operation: string) => {
     let children = perOperation.get(operation);
-    if (!children) perOperation.set(operation, (children = { events: events.labels(operation), bytes: bytes.labels(operation) }));
+    if (!children) {
+      children = { events: events.labels(operation), bytes: bytes.labels(operation), started: started.labels(operation), ended: new Map() };
+      perOperation.set(operation, children);
+    }
     return children;
+  };
+  const endedOf = (operation: string, reason: string) => {
+    const byReason = childrenOf(operation).ended;
+    let child = byReason.get(reason);
+    if (!child) byReason.set(reason, (child = ended.labels(operation, reason)));
+    return child;
+  };
+  const durations = new Map<string, Histogram.Internal<string>>();
+  const durationOf = (reason: string) => {
+    let child = durations.get(reason);
+    if (!child) durations.set(reason, (child = duration.labels(reason)));
+    return child;
   };
 
   const instrumentation: Instrumentation = {
     onStreamStart({ operation, resume }) {
       streams.inc();
-      started.inc({ operation });
+      childrenOf(operation).started.inc();
       if (resume) resumes.inc({ outcome: resume.outcome, reason: resume.outcome === 'gap' ? resume.reason : '' });
     },
     onStreamEnd({ operation, reason, durationMs }) {
       streams.dec();
-      ended.inc({ operation, reason });
-      duration.observe({ reason }, durationMs / 1000);
+      endedOf(operation, reason).inc();
+      durationOf(reason).observe(durationMs / 1000);
     },
     onFrame(operation, n, deliveries) {
       encoded.inc();

@@ -45,8 +45,9 @@ export class NodeWebSocket extends WebSocket {
 export function createNodeWebSocket(options: { maxPayload?: number; headers?: Record<string, string> }): typeof NodeWebSocket {
   return class LimitedWebSocket extends WebSocket {
     #tooBig = false;
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { perMessageDeflate: false, maxPayload: options.maxPayload, headers: options.headers });
+    /** `headers`: this socket's upgrade headers, over `options.headers` (see `withUpgradeHeaders`). */
+    constructor(url: string | URL, protocols?: string | string[], headers: Record<string, string> | undefined = options.headers) {
+      super(url, protocols, { perMessageDeflate: false, maxPayload: options.maxPayload, headers });
     }
     override emit(event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'error' && (args[0] as { code?: unknown } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#tooBig = true;
@@ -56,8 +57,22 @@ export function createNodeWebSocket(options: { maxPayload?: number; headers?: Re
   };
 }
 
+/**
+ * A constructor of `impl` sockets that send `headers` on the upgrade request:
+ * a plain function (`new` on it returns the socket it made), not a class per
+ * header set. The gateway asks for one per upstream socket that forwards
+ * headers, so a class each would give every socket its own prototype: a
+ * class's worth of memory per subscription, and `ws`'s code seeing as many
+ * object shapes as there are sockets (its property accesses go megamorphic).
+ */
+export function withUpgradeHeaders(impl: typeof NodeWebSocket, headers: Record<string, string>): typeof NodeWebSocket {
+  return function (url: string | URL, protocols?: string | string[]) {
+    return new impl(url, protocols, headers);
+  } as unknown as typeof NodeWebSocket;
+}
+
 /** A `NodeWebSocket` that sends these headers on the upgrade request. */
-export const nodeWebSocketWithHeaders = (headers: Record<string, string>): typeof NodeWebSocket => createNodeWebSocket({ headers });
+export const nodeWebSocketWithHeaders = (headers: Record<string, string>): typeof NodeWebSocket => withUpgradeHeaders(NodeWebSocket, headers);
 
 export interface NodeServerOptions {
   /** PEM certificate and key: with them, HTTP/2 over TLS (HTTP/1.1 as fallback); without, plain HTTP/1.1. */

@@ -25,7 +25,7 @@ import { createJsonLog } from '../core/observability/log.ts';
 import { redactor } from '../core/redact.ts';
 import { logLine } from './log-line.ts';
 import { createPrometheusMetrics } from './prometheus.ts';
-import { createNodeWebSocket, serveNode, type NodeServer } from './serve.ts';
+import { createNodeWebSocket, serveNode, withUpgradeHeaders, type NodeServer } from './serve.ts';
 
 export interface RunningServer extends AsyncDisposable {
   readonly url: string;
@@ -129,10 +129,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const demo = !config.upstreamUrl && (await exists(`${demoDir}/index.html`));
     example = config.upstreamUrl ? undefined : await startGraphqlWsServer(createExampleSchema());
     const maxPayload = socketFrameLimit(config);
+    // One socket class; a socket that forwards headers gets them through a plain function, not a class of its own.
+    const upstreamSocket = createNodeWebSocket({ maxPayload });
     const settings = gatewayOptions(config, {
       url: config.upstreamUrl ?? example!.url,
-      webSocketImpl: createNodeWebSocket({ maxPayload }),
-      webSocketWithHeaders: (headers) => createNodeWebSocket({ maxPayload, headers }),
+      webSocketImpl: upstreamSocket,
+      webSocketWithHeaders: (headers) => withUpgradeHeaders(upstreamSocket, headers),
     });
     gateway = createGateway({
       registry: sources.registry,

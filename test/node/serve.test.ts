@@ -9,6 +9,7 @@ import { startGateway } from '../fixtures/gateway.ts';
 import { connectHttp2, openSseHttp2, query } from '../fixtures/sse.ts';
 import { testCertificate } from '../fixtures/tls.ts';
 import { startUpstream } from '../fixtures/upstream.ts';
+import { createNodeWebSocket, withUpgradeHeaders } from '../../src/node/serve.ts';
 
 const FORBIDDEN_IN_H2 = ['connection', 'transfer-encoding', 'keep-alive', 'proxy-connection', 'upgrade'];
 
@@ -78,5 +79,20 @@ describe('HTTP/2', () => {
         .on('error', reject);
     });
     expect(body).toEqual({ version: '1.1', text: ':\n\nevent: next\ndata: {"data":{"hello":"hello world"}}\n\nevent: complete\ndata:\n\n' });
+  });
+});
+
+describe('upstream sockets with forwarded headers', () => {
+  it('send each socket its own upgrade headers from one class (no class per header set)', async () => {
+    const upstream = await startUpstream();
+    const Upstream = createNodeWebSocket({ maxPayload: 64 });
+    const a = new (withUpgradeHeaders(Upstream, { authorization: 'Bearer a' }))(upstream.url, 'graphql-transport-ws');
+    const b = new (withUpgradeHeaders(Upstream, { authorization: 'Bearer b' }))(upstream.url, 'graphql-transport-ws');
+    expect(a).toBeInstanceOf(Upstream);
+    expect(Object.getPrototypeOf(a)).toBe(Object.getPrototypeOf(b));
+    await Promise.all([a, b].map((s) => new Promise((resolve) => s.once('open', resolve))));
+    expect(upstream.upgrades.map((h) => h.authorization).sort()).toEqual(['Bearer a', 'Bearer b']);
+    a.close();
+    b.close();
   });
 });
