@@ -4,53 +4,14 @@
  * (at once; resume.test.ts has the places resume keeps), the upstream's end for all.
  */
 import { describe, expect, it } from 'vitest';
-import type { Subscriber } from '../../../src/core/hub/hub.ts';
 import { Hubs } from '../../../src/core/hub/hubs.ts';
-import type { Frame } from '../../../src/core/sse/frame.ts';
-import type { Timers } from '../../../src/core/timers.ts';
-import type { Operation } from '../../../src/core/upstream/operation.ts';
 import type { UpstreamEnd } from '../../../src/core/upstream/socket.ts';
-
-/** Timers run by hand. */
-function manualTimers() {
-  const pending = new Map<number, () => void>();
-  let next = 1;
-  const timers: Timers = {
-    setTimeout: (fn) => (pending.set(next, fn), next++),
-    clearTimeout: (h) => void pending.delete(h as number),
-    setInterval: () => 0,
-    clearInterval: () => {},
-  };
-  return { timers, pending, runAll: () => [...pending.entries()].forEach(([h, fn]) => (pending.delete(h), fn())) };
-}
-
-function operation() {
-  const op = { disposed: 0, dispose: () => (op.disposed++, undefined) };
-  return op;
-}
-
-class TestSubscriber implements Subscriber {
-  hubIndex = -1;
-  frames: Frame[] = [];
-  ends: UpstreamEnd[] = [];
-  private readonly onFrame: ((s: TestSubscriber) => boolean) | undefined;
-  constructor(onFrame?: (s: TestSubscriber) => boolean) {
-    this.onFrame = onFrame;
-  }
-  send(frame: Frame) {
-    if (this.onFrame && !this.onFrame(this)) return false;
-    this.frames.push(frame);
-    return true;
-  }
-  upstreamEnded(end: UpstreamEnd, frame: Frame | undefined) {
-    this.ends.push(end);
-    if (frame) this.frames.push(frame);
-  }
-}
+import { manualTime, operation, TestSubscriber } from '../../fixtures/hub.ts';
+import type { Operation } from '../../../src/core/upstream/operation.ts';
 
 describe('a hub', () => {
   it('encodes each result once and hands the same frame to every subscriber, counted once encoded and once per subscriber', () => {
-    const { timers } = manualTimers();
+    const { timers } = manualTime();
     const seen: [string, number, number][] = [];
     const hubs = new Hubs({ timers, onFrame: (op, bytes, written) => seen.push([op, bytes, written]) });
     const op = operation();
@@ -66,7 +27,7 @@ describe('a hub', () => {
   });
 
   it('serves everyone when subscribers leave in the middle of a fan-out', () => {
-    const { timers } = manualTimers();
+    const { timers } = manualTime();
     const hubs = new Hubs({ timers });
     const op = operation();
     const hub = hubs.acquire('k', 'Ticks', () => op as unknown as Operation);
@@ -82,7 +43,7 @@ describe('a hub', () => {
   });
 
   it('ends the upstream subscription when the last subscriber leaves, and takes no one after', () => {
-    const { timers } = manualTimers();
+    const { timers } = manualTime();
     const hubs = new Hubs({ timers });
     const op = operation();
     const hub = hubs.acquire('k', 'Ticks', () => op as unknown as Operation);
@@ -100,7 +61,7 @@ describe('a hub', () => {
   });
 
   it('ends every subscriber when the upstream ends, with one shared last frame for errors', () => {
-    const { timers } = manualTimers();
+    const { timers } = manualTime();
     const ended: UpstreamEnd[] = [];
     const hubs = new Hubs({ timers, onEnd: (_, end) => ended.push(end) });
     const hub = hubs.acquire('k', 'Ticks', () => operation() as unknown as Operation);

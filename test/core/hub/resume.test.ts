@@ -5,56 +5,12 @@
  * an upstream end kept for the places, and nothing at all when resume is off.
  */
 import { describe, expect, it } from 'vitest';
-import type { Subscriber } from '../../../src/core/hub/hub.ts';
 import { Hubs } from '../../../src/core/hub/hubs.ts';
+import type { UpstreamEnd } from '../../../src/core/upstream/socket.ts';
+import { manualTime, operation, TestSubscriber } from '../../fixtures/hub.ts';
 import { EPOCH_LENGTH, eventId, newEpoch, parseEventId, requestedEventId } from '../../../src/core/hub/resume.ts';
 import type { Frame } from '../../../src/core/sse/frame.ts';
-import type { Timers } from '../../../src/core/timers.ts';
 import type { Operation } from '../../../src/core/upstream/operation.ts';
-import type { UpstreamEnd } from '../../../src/core/upstream/socket.ts';
-
-/** Timers and a clock run by hand: `advance(ms)` fires what falls due, in order. */
-function manualTime() {
-  let now = 1_000_000;
-  const pending = new Map<number, { at: number; fn: () => void }>();
-  let next = 1;
-  const timers: Timers = {
-    setTimeout: (fn, ms) => (pending.set(next, { at: now + ms, fn }), next++),
-    clearTimeout: (h) => void pending.delete(h as number),
-    setInterval: () => 0,
-    clearInterval: () => {},
-  };
-  const advance = (ms: number) => {
-    const until = now + ms;
-    for (;;) {
-      const due = [...pending.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      pending.delete(due[0]);
-      now = due[1].at;
-      due[1].fn();
-    }
-    now = until;
-  };
-  return { timers, now: () => now, pending, advance };
-}
-
-function operation() {
-  const op = { disposed: 0, dispose: () => (op.disposed++, undefined) };
-  return op;
-}
-
-class TestSubscriber implements Subscriber {
-  hubIndex = -1;
-  frames: Frame[] = [];
-  ends: UpstreamEnd[] = [];
-  send(frame: Frame) {
-    this.frames.push(frame);
-    return true;
-  }
-  upstreamEnded(end: UpstreamEnd) {
-    this.ends.push(end);
-  }
-}
 
 const RESUME = { windowMs: 10_000, maxEvents: 5, maxBytes: 1 << 20 };
 
