@@ -148,7 +148,7 @@ async function admit(server: StreamServer, c: Ctx, request: OperationRequest, me
       headers: { allow: 'POST' },
     });
   }
-  const { variables, coerced } = coerceVariables(registry, op, request.variables);
+  const { variables, coerced } = coerceVariables(op, request.variables);
   // Reading a POST body and hashing text are asynchronous: the gateway may have begun to stop meanwhile.
   server.checkRunning();
 

@@ -5,26 +5,17 @@
  */
 import { getVariableValues } from 'graphql';
 import { badInput } from '../errors.ts';
-import type { Registry, RegisteredOperation } from './registry.ts';
+import type { RegisteredOperation } from './registry.ts';
 
 /**
- * Each operation carries the input schema of the source it came from.
- * Returns the variables to send upstream, or throws `BAD_USER_INPUT` naming
- * the first offending variable. The client's values are forwarded as sent
- * (the upstream applies its own defaults); coercion is the check.
- */
-export function checkVariables(registry: Registry, op: RegisteredOperation, variables: Record<string, unknown>): Record<string, unknown> {
-  return coerceVariables(registry, op, variables).variables;
-}
-
-/**
- * Checks the variables as `checkVariables` does, and returns both the
- * variables to send upstream (as sent) and their coerced values (defaults
+ * Checks the variables against the input schema of the source the operation
+ * came from, or throws `BAD_USER_INPUT` naming the first offending variable.
+ * Returns both the variables to send upstream (as sent: the upstream applies
+ * its own defaults; coercion is the check) and their coerced values (defaults
  * applied, single values as one-item lists, …): what identifies a shared
  * subscription.
  */
 export function coerceVariables(
-  _registry: Registry,
   op: RegisteredOperation,
   variables: Record<string, unknown>,
 ): { variables: Record<string, unknown>; coerced: Record<string, unknown> } {

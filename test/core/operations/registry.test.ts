@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadOperations } from '../../../src/node/operations/load.ts';
 import { createRegistry } from '../../../src/core/operations/registry.ts';
-import { checkVariables } from '../../../src/core/operations/variables.ts';
+import { coerceVariables } from '../../../src/core/operations/variables.ts';
 import { registeredFolder } from '../../fixtures/gateway.ts';
 
 describe('the input schema', () => {
@@ -10,7 +10,7 @@ describe('the input schema', () => {
     const dir = await registeredFolder({ OnlyScalars: 'subscription OnlyScalars($count: Int!) {\n  greetings(count: $count)\n}\n' });
     const registry = createRegistry(await loadOperations(dir));
     const op = registry.resolve('OnlyScalars')!;
-    expect(checkVariables(registry, op, { count: 3 })).toEqual({ count: 3 });
-    expect(() => checkVariables(registry, op, { count: 'x' })).toThrow('Variable "$count" got invalid value "x"; Int cannot represent non-integer value: "x"');
+    expect(coerceVariables(op, { count: 3 }).variables).toEqual({ count: 3 });
+    expect(() => coerceVariables(op, { count: 'x' })).toThrow('Variable "$count" got invalid value "x"; Int cannot represent non-integer value: "x"');
   });
 });
