@@ -226,17 +226,34 @@ interface RunResult {
   upstreamSubscriptions: number;
 }
 
-async function run(dir: string, sharing: 'off' | 'subscription', subscribers: number): Promise<RunResult> {
-  const events = eventsFor(subscribers);
+/** An upstream, and the Worker on workerd with `vars` serving the operations of `dir`; `close` disposes of all three. */
+async function startBenchWorker(dir: string, vars: Record<string, string>) {
   const upstream = await startUpstream();
   const entry = await writeWorkerEntry(dir);
-  const vars: Record<string, string> = { UPSTREAM_URL: upstream.url, UPSTREAM_SHARING: sharing, HEARTBEAT_MS: '15000', MAX_SUBSCRIPTIONS: '100000' };
+  const bindings = { ...vars, UPSTREAM_URL: upstream.url };
   const worker = await unstable_startWorker({
     config: resolve('wrangler.toml'),
     entrypoint: entry.path,
-    bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text', value }])),
+    bindings: Object.fromEntries(Object.entries(bindings).map(([k, value]) => [k, { type: 'plain_text', value }])),
     dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, logLevel: 'error', persist: false },
   } as Parameters<typeof unstable_startWorker>[0]);
+  const close = async () => {
+    await worker.dispose();
+    await entry.dispose();
+    await upstream.close();
+  };
+  return { upstream, worker, close };
+}
+
+async function run(dir: string, sharing: 'off' | 'subscription', subscribers: number): Promise<RunResult> {
+  const events = eventsFor(subscribers);
+  const { upstream, worker, close } = await startBenchWorker(dir, {
+    UPSTREAM_SHARING: sharing,
+    HEARTBEAT_MS: '15000',
+    MAX_SUBSCRIPTIONS: '100000',
+    // One long response per reader: the Worker's own stream would end after 200 events (its CPU budget) and the run stall.
+    MAX_STREAM_EVENTS: '0',
+  });
   const readers: Reader[] = [];
   try {
     await worker.ready;
@@ -290,9 +307,7 @@ async function run(dir: string, sharing: 'off' | 'subscription', subscribers: nu
     }
   } finally {
     for (const r of readers) r.request.destroy();
-    await worker.dispose();
-    await entry.dispose();
-    await upstream.close();
+    await close();
   }
 }
 
@@ -318,15 +333,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function probeLimit(dir: string): Promise<void> {
   const step = Number(process.env.STEP ?? 500);
   const max = Number(process.env.LIMIT_MAX ?? 8000);
-  const upstream = await startUpstream();
-  const entry = await writeWorkerEntry(dir);
-  const vars = { UPSTREAM_URL: upstream.url, UPSTREAM_SHARING: 'subscription', MAX_SUBSCRIPTIONS: '1000000' };
-  const worker = await unstable_startWorker({
-    config: resolve('wrangler.toml'),
-    entrypoint: entry.path,
-    bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text', value }])),
-    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, logLevel: 'error', persist: false },
-  } as Parameters<typeof unstable_startWorker>[0]);
+  const { upstream, worker, close } = await startBenchWorker(dir, { UPSTREAM_SHARING: 'subscription', MAX_SUBSCRIPTIONS: '1000000' });
   const readers: Reader[] = [];
   let held = 0;
   let delivered = 0;
@@ -358,9 +365,7 @@ async function probeLimit(dir: string): Promise<void> {
     console.log(`one object served ${held} streams${held >= max ? ` (LIMIT_MAX; nothing gave)` : ''}`);
   } finally {
     for (const r of readers) r.request.destroy();
-    await worker.dispose();
-    await entry.dispose();
-    await upstream.close();
+    await close();
   }
 }
 
